@@ -1,0 +1,36 @@
+//! Settings: a worker's deploy-time vars and secrets (not the product configuration, which lives in D1).
+
+use crate::bindings;
+use crate::fault::Fault;
+use worker::Env;
+
+/// What the config worker reads from its environment.
+pub struct Settings {
+    pub admin_token: String,
+    pub key_hash_secret: String,
+    pub provider_key_secret: String,
+    /// Set on a dedicated per-instance deployment: keys of other instances are refused.
+    pub pinned_instance_id: Option<String>,
+}
+
+impl Settings {
+    pub fn load(env: &Env) -> Result<Settings, Fault> {
+        Ok(Settings {
+            admin_token: secret(env, bindings::ADMIN_TOKEN)?,
+            key_hash_secret: secret(env, bindings::KEY_HASH_SECRET)?,
+            provider_key_secret: secret(env, bindings::PROVIDER_KEY_SECRET)?,
+            pinned_instance_id: env
+                .var(bindings::PINNED_INSTANCE_ID)
+                .ok()
+                .map(|v| v.to_string())
+                .filter(|v| !v.is_empty()),
+        })
+    }
+}
+
+fn secret(env: &Env, name: &'static str) -> Result<String, Fault> {
+    match env.secret(name) {
+        Ok(value) if !value.to_string().is_empty() => Ok(value.to_string()),
+        _ => Err(Fault::Misconfigured(name)),
+    }
+}

@@ -1,0 +1,96 @@
+//! Provider keys of an instance, sealed with AES-256-GCM (see the `vault` crate); only a masked hint is
+//! ever read back out for display.
+
+use super::audit::{Event, Writer};
+use super::{last_rows, Arg, Db};
+use crate::fault::Fault;
+use serde::Deserialize;
+use serde_json::json;
+use tenancy::inputs::Provider;
+use tenancy::records::ProviderKeyRecord;
+
+const COLUMNS: &str = "name, provider, hint, created_at, updated_at";
+
+#[derive(Deserialize)]
+struct Row {
+    name: String,
+    provider: Provider,
+    hint: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<Row> for ProviderKeyRecord {
+    fn from(r: Row) -> ProviderKeyRecord {
+        ProviderKeyRecord {
+            name: r.name,
+            provider: r.provider,
+            configured: true,
+            hint: r.hint,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// The wire name of a provider ("openai", "openai_compatible", …).
+pub fn provider_name(provider: Provider) -> Result<String, Fault> {
+    match serde_json::to_value(provider)? {
+        serde_json::Value::String(s) => Ok(s),
+        other => Err(Fault::Data(format!("provider serialised as {other}"))),
+    }
+}
+
+/// What gets stored: the sealed value and its display hint (never the plaintext).
+pub struct Sealed<'a> {
+    pub name: &'a str,
+    pub provider: Provider,
+    pub sealed_key: &'a str,
+    pub hint: &'a str,
+}
+
+/// Sets or replaces the provider key `name` of an instance.
+pub async fn set(w: &Writer<'_>, org_id: &str, instance_id: &str, key: &Sealed<'_>) -> Result<Option<ProviderKeyRecord>, Fault> {
+    let provider = provider_name(key.provider)?;
+    let upsert = w.db.stmt(
+        "INSERT INTO provider_keys (instance_id, name, provider, sealed_key, hint, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (instance_id, name) DO UPDATE SET \
+         provider = excluded.provider, sealed_key = excluded.sealed_key, hint = excluded.hint, updated_at = excluded.updated_at",
+        &[Arg::Text(instance_id), Arg::Text(key.name), Arg::Text(&provider), Arg::Text(key.sealed_key), Arg::Text(key.hint), Arg::Int(w.now)],
+    )?;
+    let detail = json!({"provider": provider, "hint": key.hint});
+    let audit = w.audit(&event(org_id, instance_id, key.name, "provider_key.set", detail))?;
+    let read = w.db.stmt(
+        &format!("SELECT {COLUMNS} FROM provider_keys WHERE instance_id = ?1 AND name = ?2"),
+        &[Arg::Text(instance_id), Arg::Text(key.name)],
+    )?;
+    let results = w.db.batch(vec![upsert, audit, read]).await?;
+    Ok(last_rows::<Row>(&results)?.into_iter().next().map(ProviderKeyRecord::from))
+}
+
+/// Every provider key of an instance (an instance has a handful: no paging needed beyond a cap).
+pub async fn list(db: &Db, instance_id: &str) -> Result<Vec<ProviderKeyRecord>, Fault> {
+    let rows: Vec<Row> = db
+        .all(&format!("SELECT {COLUMNS} FROM provider_keys WHERE instance_id = ?1 ORDER BY name LIMIT 500"), &[Arg::Text(instance_id)])
+        .await?;
+    Ok(rows.into_iter().map(ProviderKeyRecord::from).collect())
+}
+
+/// Deletes the key; false when there was none.
+pub async fn delete(w: &Writer<'_>, org_id: &str, instance_id: &str, name: &str) -> Result<bool, Fault> {
+    let found: Option<serde_json::Value> = w
+        .db
+        .one("SELECT 1 AS ok FROM provider_keys WHERE instance_id = ?1 AND name = ?2", &[Arg::Text(instance_id), Arg::Text(name)])
+        .await?;
+    if found.is_none() {
+        return Ok(false);
+    }
+    let audit = w.audit(&event(org_id, instance_id, name, "provider_key.delete", json!({})))?;
+    let delete = w.db.stmt("DELETE FROM provider_keys WHERE instance_id = ?1 AND name = ?2", &[Arg::Text(instance_id), Arg::Text(name)])?;
+    w.db.batch(vec![audit, delete]).await?;
+    Ok(true)
+}
+
+fn event<'a>(org_id: &'a str, instance_id: &'a str, name: &'a str, action: &'static str, detail: serde_json::Value) -> Event<'a> {
+    Event { org_id, instance_id: Some(instance_id), action, target_type: "provider_key", target_id: name, detail }
+}
