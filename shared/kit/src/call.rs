@@ -25,7 +25,10 @@ impl Call {
         let given = req.headers().get(REQUEST_ID_HEADER).ok().flatten();
         let request_id = envelope::request_id::accept(given.as_deref())
             .unwrap_or_else(|| envelope::request_id::generate(&random::bytes::<12>()));
-        Call { request_id, started_ms: clock::tick_ms() }
+        Call {
+            request_id,
+            started_ms: clock::tick_ms(),
+        }
     }
 
     /// Renders the handler's result. Internal causes are logged once, here, and never sent. Errs only if
@@ -35,7 +38,11 @@ impl Call {
             Ok(response) => Ok(response),
             Err(fault) => {
                 if fault.is_internal() {
-                    worker::console_error!("request_id={} internal error: {}", self.request_id, fault);
+                    worker::console_error!(
+                        "request_id={} internal error: {}",
+                        self.request_id,
+                        fault
+                    );
                 }
                 self.error(&fault.client_error())
             }
@@ -44,14 +51,18 @@ impl Call {
     }
 
     fn stamp(&self, mut response: Response) -> worker::Result<Response> {
-        response.headers_mut().set(REQUEST_ID_HEADER, &self.request_id)?;
+        response
+            .headers_mut()
+            .set(REQUEST_ID_HEADER, &self.request_id)?;
         Ok(response)
     }
 
     fn error(&self, error: &ApiError) -> worker::Result<Response> {
         let mut response = raw_json(error.status(), error.to_json(&self.request_id))?;
         if let Some(secs) = error.retry_after_secs {
-            response.headers_mut().set("retry-after", &secs.to_string())?;
+            response
+                .headers_mut()
+                .set("retry-after", &secs.to_string())?;
         }
         Ok(response)
     }
@@ -67,14 +78,19 @@ impl Call {
 
 fn raw_json(status: u16, body: String) -> worker::Result<Response> {
     let mut response = Response::from_bytes(body.into_bytes())?.with_status(status);
-    response.headers_mut().set("content-type", "application/json")?;
+    response
+        .headers_mut()
+        .set("content-type", "application/json")?;
     Ok(response)
 }
 
 /// Reads a request body of at most `limit` bytes (413 past it). The content type is not checked: the
 /// body must parse as JSON whatever it claims (as `curl -d` sends form-encoded headers with JSON bodies).
 pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Fault> {
-    let declared = req.headers().get("content-length")?.and_then(|v| v.parse::<usize>().ok());
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::too_large(limit).into());
     }

@@ -22,12 +22,22 @@ pub fn cache(env: &Env) -> Result<KvStore, Fault> {
 }
 
 /// Resolves the caller of `req`, or a 401/403 that says why not.
-pub async fn authenticate(req: &Request, env: &Env, settings: &Settings, now_ms: i64) -> Result<Actor, Fault> {
+pub async fn authenticate(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    now_ms: i64,
+) -> Result<Actor, Fault> {
     let headers = req.headers();
     let authorization = headers.get("authorization")?;
     let x_api_key = headers.get("x-api-key")?;
-    let token = keys::bearer_token(authorization.as_deref(), x_api_key.as_deref())
-        .ok_or_else(|| ApiError::unauthorized("missing_api_key", "send an API key: Authorization: Bearer <key>"))?;
+    let token =
+        keys::bearer_token(authorization.as_deref(), x_api_key.as_deref()).ok_or_else(|| {
+            ApiError::unauthorized(
+                "missing_api_key",
+                "send an API key: Authorization: Bearer <key>",
+            )
+        })?;
     if !keys::looks_like_api_key(token) {
         if keys::token_matches(token, &settings.admin_token) {
             return Ok(Actor::Platform);
@@ -40,7 +50,11 @@ pub async fn authenticate(req: &Request, env: &Env, settings: &Settings, now_ms:
     principal.check_usable(now_ms)?;
     if let Some(pinned) = &settings.pinned_instance_id {
         if &principal.instance_id != pinned {
-            return Err(ApiError::forbidden("wrong_instance", "this deployment serves another instance").into());
+            return Err(ApiError::forbidden(
+                "wrong_instance",
+                "this deployment serves another instance",
+            )
+            .into());
         }
     }
     Ok(Actor::Key(principal))
@@ -64,7 +78,10 @@ async fn lookup(env: &Env, key_hash: &str) -> Result<Option<Principal>, Fault> {
         // Revoked keys are not cached: the D1 row answers, and revocation must not race a cache fill.
         if principal.revoked_at.is_none() {
             let text = serde_json::to_string(principal)?;
-            kv.put(&cache_key, text)?.expiration_ttl(CACHE_TTL_SECS).execute().await?;
+            kv.put(&cache_key, text)?
+                .expiration_ttl(CACHE_TTL_SECS)
+                .execute()
+                .await?;
         }
     }
     Ok(found)

@@ -57,22 +57,35 @@ impl Db {
         Ok(self.0.prepare(sql).bind(&values)?)
     }
 
-    pub async fn one<T: DeserializeOwned>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Option<T>, Fault> {
+    pub async fn one<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<T>, Fault> {
         Ok(self.stmt(sql, args)?.first::<T>(None).await?)
     }
 
-    pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<T>, Fault> {
+    pub async fn all<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<T>, Fault> {
         let result = self.stmt(sql, args)?.all().await?;
         Ok(result.results::<T>()?)
     }
 
     /// Runs the statements as one atomic batch (D1 wraps a batch in a transaction).
-    pub async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>, Fault> {
+    pub async fn batch(
+        &self,
+        statements: Vec<D1PreparedStatement>,
+    ) -> Result<Vec<D1Result>, Fault> {
         self.0.batch(statements).await.map_err(constraint_error)
     }
 
     pub async fn ping(&self) -> Result<(), Fault> {
-        self.one::<serde_json::Value>("SELECT 1 AS ok", &[]).await.map(|_| ())
+        self.one::<serde_json::Value>("SELECT 1 AS ok", &[])
+            .await
+            .map(|_| ())
     }
 }
 
@@ -100,7 +113,13 @@ fn conflict_message(text: &str) -> String {
     let columns = text
         .split("UNIQUE constraint failed: ")
         .nth(1)
-        .map(|rest| rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == ',' || c == ' ')).next().unwrap_or(""))
+        .map(|rest| {
+            rest.split(|c: char| {
+                !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == ',' || c == ' ')
+            })
+            .next()
+            .unwrap_or("")
+        })
         .unwrap_or("");
     let field = columns
         .split(',')

@@ -35,7 +35,10 @@ impl Page {
 
     /// Like [`Page::from_query`], for lists keyed by something other than an id (model ids):
     /// `is_cursor` says whether a cursor is well-formed.
-    pub fn from_query_with(query: &str, is_cursor: impl Fn(&str) -> bool) -> Result<Page, ApiError> {
+    pub fn from_query_with(
+        query: &str,
+        is_cursor: impl Fn(&str) -> bool,
+    ) -> Result<Page, ApiError> {
         let limit = match query_param(query, "limit") {
             None => DEFAULT_LIMIT,
             Some(text) => parse_limit(text)?,

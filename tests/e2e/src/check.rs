@@ -68,7 +68,10 @@ impl ApiErr {
         if self.message.contains(needle) {
             Ok(self)
         } else {
-            Err(format!("error message does not name `{needle}`: {}", self.described))
+            Err(format!(
+                "error message does not name `{needle}`: {}",
+                self.described
+            ))
         }
     }
 
@@ -100,15 +103,27 @@ pub fn expect_error_in(resp: &Resp, statuses: &[u16]) -> Result<ApiErr, String> 
         .get("error")
         .filter(|e| e.is_object())
         .ok_or_else(|| format!("no error envelope: {described}"))?;
-    let field = |name: &str| err.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
-    let (ty, code, message, request_id) = (field("type"), field("code"), field("message"), field("request_id"));
+    let field = |name: &str| {
+        err.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (ty, code, message, request_id) = (
+        field("type"),
+        field("code"),
+        field("message"),
+        field("request_id"),
+    );
     if let Some(want) = error_type_for(resp.status) {
         if ty != want {
             return Err(format!("error.type should be {want}: {described}"));
         }
     }
     if code.is_empty() || message.is_empty() {
-        return Err(format!("error.code and error.message must be non-empty: {described}"));
+        return Err(format!(
+            "error.code and error.message must be non-empty: {described}"
+        ));
     }
     match resp.request_id() {
         Some(header) if header == request_id => {}
@@ -169,7 +184,9 @@ pub fn expect_id(s: &str, prefix: &str) -> Result<(), String> {
     if body.len() == 26 && body.chars().all(|c| CROCKFORD.contains(c)) {
         Ok(())
     } else {
-        Err(format!("id {s:?} is not {prefix}_ + 26 Crockford base32 chars"))
+        Err(format!(
+            "id {s:?} is not {prefix}_ + 26 Crockford base32 chars"
+        ))
     }
 }
 
@@ -180,7 +197,9 @@ pub fn expect_timestamp(v: &Value, name: &str, now_ms: i64) -> Result<i64, Strin
         .and_then(Value::as_i64)
         .ok_or_else(|| format!("`{name}` is not an integer timestamp in {v}"))?;
     if (t - now_ms).abs() > 86_400_000 {
-        return Err(format!("`{name}` = {t} is not milliseconds near now ({now_ms})"));
+        return Err(format!(
+            "`{name}` = {t} is not milliseconds near now ({now_ms})"
+        ));
     }
     Ok(t)
 }
@@ -197,6 +216,8 @@ pub fn expect_keys(v: &Value, keys: &[&str]) -> Result<(), String> {
     } else {
         let extra: Vec<_> = have.iter().filter(|k| !want.contains(k)).collect();
         let missing: Vec<_> = want.iter().filter(|k| !have.contains(k)).collect();
-        Err(format!("fields differ from docs: extra {extra:?}, missing {missing:?} in {v}"))
+        Err(format!(
+            "fields differ from docs: extra {extra:?}, missing {missing:?} in {v}"
+        ))
     }
 }

@@ -94,9 +94,16 @@ impl<'a> Api<'a> {
     }
 
     /// A JSON request (or none when `body` is `None`).
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Result<Resp, String> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Resp, String> {
         let bytes = match body {
-            Some(v) => Some(serde_json::to_vec(&v).map_err(|e| format!("cannot encode body: {e}"))?),
+            Some(v) => {
+                Some(serde_json::to_vec(&v).map_err(|e| format!("cannot encode body: {e}"))?)
+            }
             None => None,
         };
         self.raw(method, path, bytes, &[]).await
@@ -111,10 +118,13 @@ impl<'a> Api<'a> {
         request_id: &str,
     ) -> Result<Resp, String> {
         let bytes = match body {
-            Some(v) => Some(serde_json::to_vec(&v).map_err(|e| format!("cannot encode body: {e}"))?),
+            Some(v) => {
+                Some(serde_json::to_vec(&v).map_err(|e| format!("cannot encode body: {e}"))?)
+            }
             None => None,
         };
-        self.raw(method, path, bytes, &[("x-request-id", request_id)]).await
+        self.raw(method, path, bytes, &[("x-request-id", request_id)])
+            .await
     }
 
     /// A request with exactly these body bytes (sent as `application/json`) and extra headers.
@@ -158,8 +168,10 @@ impl<'a> Api<'a> {
             text,
         };
         if resp.request_id().is_none_or(str::is_empty) {
-            self.ctx
-                .note_missing_request_id(format!("{} {} -> {}", resp.method, resp.path, resp.status));
+            self.ctx.note_missing_request_id(format!(
+                "{} {} -> {}",
+                resp.method, resp.path, resp.status
+            ));
         }
         Ok(resp)
     }

@@ -97,6 +97,9 @@ impl Ctx {
     /// Rows of `query` run against the stack's local D1 (`scripts/stack sql`).
     pub async fn sql(&self, query: &str) -> Result<Vec<Value>, String> {
         let out = tokio::process::Command::new("bash")
+            // scripts/env.sh defaults WRANGLER_LOG to "warn", at which `wrangler d1 execute --json`
+            // prints nothing at all (its JSON goes through the logger at level "log").
+            .env("WRANGLER_LOG", "log")
             .args(["scripts/stack", "sql", "--persist-to"])
             .arg(&self.persist_dir)
             .arg(query)
@@ -114,7 +117,8 @@ impl Ctx {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        parse_d1_rows(&stdout).ok_or_else(|| format!("no D1 JSON in the output of {query:?}: {stdout}"))
+        parse_d1_rows(&stdout)
+            .ok_or_else(|| format!("no D1 JSON in the output of {query:?}: {stdout}"))
     }
 }
 

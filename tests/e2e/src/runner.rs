@@ -51,7 +51,12 @@ pub fn report(name: &str, result: &Result<(), String>) {
 }
 
 /// Runs `cases`, at most `concurrency` at a time, each bounded by `bound`; prints each result as it ends.
-pub async fn run_all(ctx: Arc<Ctx>, cases: Vec<Case>, concurrency: usize, bound: Duration) -> Vec<Outcome> {
+pub async fn run_all(
+    ctx: Arc<Ctx>,
+    cases: Vec<Case>,
+    concurrency: usize,
+    bound: Duration,
+) -> Vec<Outcome> {
     let mut pending = cases.into_iter();
     let mut running = JoinSet::new();
     let mut outcomes = Vec::new();
@@ -60,7 +65,9 @@ pub async fn run_all(ctx: Arc<Ctx>, cases: Vec<Case>, concurrency: usize, bound:
             let Some(case) = pending.next() else { break };
             running.spawn(run_one(ctx.clone(), case, bound));
         }
-        let Some(joined) = running.join_next().await else { break };
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
         let outcome = joined.unwrap_or_else(|e| Outcome {
             name: "<runner>",
             result: Err(format!("runner task failed: {e}")),

@@ -53,7 +53,10 @@ pub async fn create_org(ctx: &Ctx, label: &str) -> Result<Value, String> {
     let slug = unique(label);
     let resp = ctx
         .admin()
-        .post("/admin/orgs", json!({"name": format!("Org {slug}"), "slug": slug}))
+        .post(
+            "/admin/orgs",
+            json!({"name": format!("Org {slug}"), "slug": slug}),
+        )
         .await?;
     created(&resp, 201)
 }
@@ -82,7 +85,12 @@ pub async fn create_project(ctx: &Ctx, instance_id: &str, label: &str) -> Result
     created(&resp, 201)
 }
 
-pub async fn create_user(ctx: &Ctx, org_id: &str, role: &str, instance_ids: &[&str]) -> Result<Value, String> {
+pub async fn create_user(
+    ctx: &Ctx,
+    org_id: &str,
+    role: &str,
+    instance_ids: &[&str],
+) -> Result<Value, String> {
     let email = format!("{}@example.test", unique(role));
     let resp = ctx
         .admin()
@@ -103,8 +111,15 @@ pub struct Key {
 }
 
 /// Creates a key as `api` with `body`; the secret is remembered for the final log check.
-pub async fn create_key(ctx: &Ctx, api: &Api<'_>, instance_id: &str, body: Value) -> Result<Key, String> {
-    let resp = api.post(&format!("/admin/instances/{instance_id}/keys"), body).await?;
+pub async fn create_key(
+    ctx: &Ctx,
+    api: &Api<'_>,
+    instance_id: &str,
+    body: Value,
+) -> Result<Key, String> {
+    let resp = api
+        .post(&format!("/admin/instances/{instance_id}/keys"), body)
+        .await?;
     let body = created(&resp, 201)?;
     let secret = field(&body, "secret")?;
     ctx.remember_secret(&secret);
@@ -191,13 +206,28 @@ pub fn find_audit<'a>(entries: &'a [Value], action: &str, target_id: &str) -> Op
 }
 
 /// Checks that the org's audit has an `action` entry for `target_id` by `actor`.
-pub async fn expect_audit(ctx: &Ctx, org_id: &str, action: &str, target_id: &str, actor: &str) -> Result<(), String> {
+pub async fn expect_audit(
+    ctx: &Ctx,
+    org_id: &str,
+    action: &str,
+    target_id: &str,
+    actor: &str,
+) -> Result<(), String> {
     let entries = audit(ctx, org_id).await?;
-    let entry = find_audit(&entries, action, target_id)
-        .ok_or_else(|| format!("no audit entry {action} for {target_id}; actions: {:?}", actions(&entries)))?;
-    let got = entry.get("actor").and_then(Value::as_str).unwrap_or_default();
+    let entry = find_audit(&entries, action, target_id).ok_or_else(|| {
+        format!(
+            "no audit entry {action} for {target_id}; actions: {:?}",
+            actions(&entries)
+        )
+    })?;
+    let got = entry
+        .get("actor")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if got != actor {
-        return Err(format!("audit {action}: actor {got:?}, expected {actor:?}: {entry}"));
+        return Err(format!(
+            "audit {action}: actor {got:?}, expected {actor:?}: {entry}"
+        ));
     }
     Ok(())
 }
@@ -226,6 +256,30 @@ pub async fn audit_rows_for(ctx: &Ctx, request_id: &str) -> Result<usize, String
 pub async fn expect_no_audit(ctx: &Ctx, request_id: &str) -> Result<(), String> {
     match audit_rows_for(ctx, request_id).await? {
         0 => Ok(()),
-        n => Err(format!("the failed request {request_id} wrote {n} audit rows")),
+        n => Err(format!(
+            "the failed request {request_id} wrote {n} audit rows"
+        )),
+    }
+}
+
+/// None of the requests with these ids wrote an audit row (one D1 read).
+pub async fn expect_no_audit_any(ctx: &Ctx, request_ids: &[String]) -> Result<(), String> {
+    if request_ids.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = request_ids
+        .iter()
+        .map(|id| format!("'{}'", id.replace('\'', "")))
+        .collect();
+    let rows = ctx
+        .sql(&format!(
+            "SELECT request_id, action FROM audit_log WHERE request_id IN ({})",
+            list.join(",")
+        ))
+        .await?;
+    if rows.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("refused requests wrote audit rows: {rows:?}"))
     }
 }

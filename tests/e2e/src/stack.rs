@@ -40,7 +40,8 @@ pub fn bootstrap(root: &Path) -> Result<(), String> {
 /// `KEY=value` lines of `<root>/.dev.vars`.
 pub fn read_dev_vars(root: &Path) -> Result<HashMap<String, String>, String> {
     let path = root.join(".dev.vars");
-    let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text =
+        fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(text
         .lines()
         .filter(|line| !line.trim_start().starts_with('#'))
@@ -121,7 +122,11 @@ impl Stack {
     }
 
     /// Polls `GET /health` until it answers 200, the stack exits, or `bound` passes.
-    pub async fn wait_healthy(&mut self, http: &reqwest::Client, bound: Duration) -> Result<(), String> {
+    pub async fn wait_healthy(
+        &mut self,
+        http: &reqwest::Client,
+        bound: Duration,
+    ) -> Result<(), String> {
         let url = format!("{}/health", self.base_url());
         let deadline = Instant::now() + bound;
         loop {

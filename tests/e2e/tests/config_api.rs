@@ -11,6 +11,8 @@ use e2e::runner::{report, run_all, Outcome};
 use e2e::stack::{bootstrap, read_dev_vars, repo_root, stop_group, Stack};
 use e2e::{Case, Ctx};
 
+#[path = "config_api/access.rs"]
+mod access;
 #[path = "config_api/auth.rs"]
 mod auth;
 #[path = "config_api/bad_input.rs"]
@@ -21,6 +23,8 @@ mod conflicts;
 mod instances;
 #[path = "config_api/isolation.rs"]
 mod isolation;
+#[path = "config_api/isolation_readonly.rs"]
+mod isolation_readonly;
 #[path = "config_api/isolation_roles.rs"]
 mod isolation_roles;
 #[path = "config_api/keys.rs"]
@@ -63,6 +67,7 @@ fn all_cases() -> Vec<Case> {
         conflicts::cases(),
         isolation::cases(),
         isolation_roles::cases(),
+        isolation_readonly::cases(),
         bad_input::cases(),
     ]
     .concat()
@@ -70,7 +75,10 @@ fn all_cases() -> Vec<Case> {
 
 fn main() -> ExitCode {
     // Arguments after `--`; flags such as `--nocapture` (from habit) are ignored.
-    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let cases: Vec<Case> = all_cases()
         .into_iter()
         .filter(|c| filters.is_empty() || filters.iter().any(|f| c.name.contains(f.as_str())))
@@ -80,7 +88,10 @@ fn main() -> ExitCode {
         println!("0 passed, 0 failed");
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             println!("cannot start tokio: {e}");
@@ -136,7 +147,13 @@ async fn run(cases: Vec<Case>) -> (usize, usize) {
         stack.stop();
         return setup_failed(&e, total);
     }
-    let ctx = Arc::new(Ctx::new(stack.base_url(), http, token, root.clone(), stack.dir.clone()));
+    let ctx = Arc::new(Ctx::new(
+        stack.base_url(),
+        http,
+        token,
+        root.clone(),
+        stack.dir.clone(),
+    ));
     let outcomes = run_all(ctx.clone(), cases, CONCURRENCY, CASE_BOUND).await;
     // The log is complete only once the stack has stopped.
     stack.stop();
@@ -156,12 +173,20 @@ fn setup_failed(reason: &str, total: usize) -> (usize, usize) {
 }
 
 /// Checks over the whole run: every response had an `x-request-id`, and no secret reached the log.
-fn final_checks(ctx: &Ctx, stack: &Stack, vars: &std::collections::HashMap<String, String>) -> Vec<Outcome> {
+fn final_checks(
+    ctx: &Ctx,
+    stack: &Stack,
+    vars: &std::collections::HashMap<String, String>,
+) -> Vec<Outcome> {
     let missing = ctx.missing_request_ids();
     let request_ids = if missing.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} responses without x-request-id, e.g. {:?}", missing.len(), missing.first()))
+        Err(format!(
+            "{} responses without x-request-id, e.g. {:?}",
+            missing.len(),
+            missing.first()
+        ))
     };
     let log = std::fs::read(&stack.log)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -173,7 +198,10 @@ fn final_checks(ctx: &Ctx, stack: &Stack, vars: &std::collections::HashMap<Strin
         .map(|s| format!("{}…", s.chars().take(12).collect::<String>()))
         .collect();
     for name in ["ADMIN_TOKEN", "KEY_HASH_SECRET", "PROVIDER_KEY_SECRET"] {
-        if vars.get(name).is_some_and(|v| v.len() >= 16 && log.contains(v.as_str())) {
+        if vars
+            .get(name)
+            .is_some_and(|v| v.len() >= 16 && log.contains(v.as_str()))
+        {
             leaked.push(name.to_string());
         }
     }

@@ -28,7 +28,12 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn writer(&self) -> Writer<'_> {
-        Writer { db: &self.db, actor: self.actor.audit_name(), request_id: &self.call.request_id, now: self.now }
+        Writer {
+            db: &self.db,
+            actor: self.actor.audit_name(),
+            request_id: &self.call.request_id,
+            now: self.now,
+        }
     }
 
     pub fn authorize(&self, need: Need, target: &Target) -> Result<(), Fault> {
@@ -36,7 +41,10 @@ impl Ctx<'_> {
     }
 
     /// Reads, parses and validates a JSON body.
-    pub async fn body<T: DeserializeOwned + Validate>(&self, req: &mut Request) -> Result<T, Fault> {
+    pub async fn body<T: DeserializeOwned + Validate>(
+        &self,
+        req: &mut Request,
+    ) -> Result<T, Fault> {
         let bytes = kit::call::read_body(req, BODY_LIMIT).await?;
         Ok(tenancy::inputs::parse_input(&bytes, self.now)?)
     }
@@ -53,7 +61,13 @@ impl Ctx<'_> {
         self.call.json(201, body)
     }
 
-    pub fn list<T: Serialize>(&self, items: Vec<T>, page: &Page, id_of: impl Fn(&T) -> &str) -> Reply {
-        self.call.json(200, &tenancy::page::list_body(items, page.limit, id_of))
+    pub fn list<T: Serialize>(
+        &self,
+        items: Vec<T>,
+        page: &Page,
+        id_of: impl Fn(&T) -> &str,
+    ) -> Reply {
+        self.call
+            .json(200, &tenancy::page::list_body(items, page.limit, id_of))
     }
 }

@@ -28,25 +28,38 @@ fn mint(environment: KeyEnvironment) -> Result<ApiKey, Fault> {
             return Ok(key);
         }
     }
-    Err(Fault::Data("could not draw enough randomness for a key".into()))
+    Err(Fault::Data(
+        "could not draw enough randomness for a key".into(),
+    ))
 }
 
 fn hash(ctx: &Ctx<'_>, key: &ApiKey) -> String {
-    keys::hash(ctx.settings.key_hash_secret.as_bytes(), key).as_str().to_string()
+    keys::hash(ctx.settings.key_hash_secret.as_bytes(), key)
+        .as_str()
+        .to_string()
 }
 
 /// The record plus the secret: the only responses that ever carry it.
 fn with_secret(record: ApiKeyRecord, key: &ApiKey) -> ApiKeyWithSecret {
-    ApiKeyWithSecret { key: record, secret: key.as_str().to_string() }
+    ApiKeyWithSecret {
+        key: record,
+        secret: key.as_str().to_string(),
+    }
 }
 
 fn target(record: &ApiKeyRecord) -> Target<'_> {
-    Target::key(&record.org_id, &record.instance_id, record.project_id.as_deref())
+    Target::key(
+        &record.org_id,
+        &record.instance_id,
+        record.project_id.as_deref(),
+    )
 }
 
 async fn load_for(ctx: &Ctx<'_>, id: &str, need: Need) -> Result<StoredKey, Fault> {
     let id = ids::parse(IdKind::Key, id, "id")?;
-    let key = repo::get(&ctx.db, id).await?.ok_or_else(|| ApiError::not_found("API key"))?;
+    let key = repo::get(&ctx.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
     ctx.authorize(need, &target(&key.record))?;
     Ok(key)
 }
@@ -57,20 +70,33 @@ pub async fn create(ctx: &Ctx<'_>, req: &mut Request, instance_id: &str) -> Repl
     if let Some(project_id) = &input.project_id {
         let project = nodes::load(ctx, Level::Project, project_id).await;
         if !project.is_ok_and(|p| p.instance_id.as_deref() == Some(instance.id.as_str())) {
-            return Err(ApiError::unprocessable("project_id", "no such project in this instance").into());
+            return Err(
+                ApiError::unprocessable("project_id", "no such project in this instance").into(),
+            );
         }
     }
-    ctx.authorize(Need::Write, &Target::key(&instance.org_id, &instance.id, input.project_id.as_deref()))?;
+    ctx.authorize(
+        Need::Write,
+        &Target::key(&instance.org_id, &instance.id, input.project_id.as_deref()),
+    )?;
     let scopes = input.scopes();
     access::grantable_scopes(&ctx.actor, &scopes)?;
     let role = match &input.user_id {
         None => None,
         Some(user_id) => {
             let user = ids::parse(IdKind::User, user_id, "user_id")?;
-            let user = users::get(&ctx.db, user).await?.filter(|u| u.org_id == instance.org_id);
-            let user = user.ok_or_else(|| ApiError::unprocessable("user_id", "no such user in this organization"))?;
+            let user = users::get(&ctx.db, user)
+                .await?
+                .filter(|u| u.org_id == instance.org_id);
+            let user = user.ok_or_else(|| {
+                ApiError::unprocessable("user_id", "no such user in this organization")
+            })?;
             if !access::user_reaches_instance(user.role, &user.instance_ids, &instance.id) {
-                return Err(ApiError::unprocessable("user_id", "the user has no access to this instance").into());
+                return Err(ApiError::unprocessable(
+                    "user_id",
+                    "the user has no access to this instance",
+                )
+                .into());
             }
             Some(user.role)
         }
@@ -121,7 +147,9 @@ pub async fn get(ctx: &Ctx<'_>, id: &str) -> Reply {
 /// Revokes the key; it is refused from the very next request on (its cached principal is dropped).
 pub async fn revoke(ctx: &Ctx<'_>, id: &str) -> Reply {
     let key = load_for(ctx, id, Need::Write).await?;
-    let revoked = repo::revoke(&ctx.writer(), &key.record).await?.ok_or_else(|| ApiError::not_found("API key"))?;
+    let revoked = repo::revoke(&ctx.writer(), &key.record)
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
     principal::forget(ctx.env, &[key.key_hash]).await?;
     ctx.ok(&revoked.record)
 }
@@ -133,9 +161,14 @@ pub async fn rotate(ctx: &Ctx<'_>, id: &str) -> Reply {
         return Err(ApiError::conflict("a revoked key cannot be rotated").into());
     }
     let secret = mint(key.record.environment)?;
-    let rotated = repo::rotate(&ctx.writer(), &key.record, secret.display_prefix(), &hash(ctx, &secret))
-        .await?
-        .ok_or_else(|| ApiError::not_found("API key"))?;
+    let rotated = repo::rotate(
+        &ctx.writer(),
+        &key.record,
+        secret.display_prefix(),
+        &hash(ctx, &secret),
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("API key"))?;
     principal::forget(ctx.env, &[key.key_hash]).await?;
     ctx.ok(&with_secret(rotated.record, &secret))
 }

@@ -13,10 +13,17 @@ use tenancy::page::Page;
 use tenancy::records::ModelConfig;
 use worker::Request;
 
-async fn load_for(ctx: &Ctx<'_>, instance_id: &str, id: &str, need: Need) -> Result<(Node, ModelConfig), Fault> {
+async fn load_for(
+    ctx: &Ctx<'_>,
+    instance_id: &str,
+    id: &str,
+    need: Need,
+) -> Result<(Node, ModelConfig), Fault> {
     let instance = nodes::load_for(ctx, Level::Instance, instance_id, need).await?;
     model_id("model_id", id)?;
-    let model = repo::get(&ctx.db, &instance.id, id).await?.ok_or_else(|| ApiError::not_found("model"))?;
+    let model = repo::get(&ctx.db, &instance.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("model"))?;
     Ok((instance, model))
 }
 

@@ -34,14 +34,20 @@ pub fn target(level: Level, node: &Node) -> Target<'_> {
     match level {
         Level::Org => Target::org(&node.id),
         Level::Instance => Target::instance(&node.org_id, &node.id),
-        Level::Project => Target::project(&node.org_id, node.instance_id.as_deref().unwrap_or(""), &node.id),
+        Level::Project => Target::project(
+            &node.org_id,
+            node.instance_id.as_deref().unwrap_or(""),
+            &node.id,
+        ),
     }
 }
 
 /// Loads a node named in the path: 400 for a malformed id, 404 when absent.
 pub async fn load(ctx: &Ctx<'_>, level: Level, id: &str) -> Result<Node, Fault> {
     let id = ids::parse(kind(level), id, "id")?;
-    nodes::get(&ctx.db, level, id).await?.ok_or_else(|| ApiError::not_found(noun(level)).into())
+    nodes::get(&ctx.db, level, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(noun(level)).into())
 }
 
 /// Loads and authorizes in one step; a node of another tenant reads as 404.
@@ -67,10 +73,17 @@ pub async fn get(ctx: &Ctx<'_>, level: Level, id: &str) -> Reply {
 /// Only the platform admin creates organizations.
 pub async fn create_org(ctx: &Ctx<'_>, req: &mut Request) -> Reply {
     if !matches!(ctx.actor, Actor::Platform) {
-        return Err(ApiError::forbidden("forbidden", "only the platform admin creates organizations").into());
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "only the platform admin creates organizations",
+        )
+        .into());
     }
     let input: NewOrg = ctx.body(req).await?;
-    let parent = Parent { org_id: None, instance_id: None };
+    let parent = Parent {
+        org_id: None,
+        instance_id: None,
+    };
     let node = nodes::create(&ctx.writer(), Level::Org, &parent, &input.name, &input.slug).await?;
     render(ctx, Level::Org, node, 201)
 }
@@ -99,16 +112,35 @@ fn parent_of(level: Level) -> Level {
 }
 
 /// Creates an instance in an org or a project in an instance.
-pub async fn create_child(ctx: &Ctx<'_>, req: &mut Request, level: Level, parent_id: &str) -> Reply {
+pub async fn create_child(
+    ctx: &Ctx<'_>,
+    req: &mut Request,
+    level: Level,
+    parent_id: &str,
+) -> Reply {
     let parent = load_for(ctx, parent_of(level), parent_id, Need::Write).await?;
     let (name, slug, place) = match level {
         Level::Project => {
             let input: NewProject = ctx.body(req).await?;
-            (input.name, input.slug, Parent { org_id: Some(&parent.org_id), instance_id: Some(&parent.id) })
+            (
+                input.name,
+                input.slug,
+                Parent {
+                    org_id: Some(&parent.org_id),
+                    instance_id: Some(&parent.id),
+                },
+            )
         }
         _ => {
             let input: NewInstance = ctx.body(req).await?;
-            (input.name, input.slug, Parent { org_id: Some(&parent.id), instance_id: None })
+            (
+                input.name,
+                input.slug,
+                Parent {
+                    org_id: Some(&parent.id),
+                    instance_id: None,
+                },
+            )
         }
     };
     let node = nodes::create(&ctx.writer(), level, &place, &name, &slug).await?;
@@ -125,10 +157,17 @@ pub async fn list_children(ctx: &Ctx<'_>, level: Level, parent_id: &str) -> Repl
         _ => access::project_filter(&ctx.actor),
     };
     let rows = nodes::list(&ctx.db, level, Some(&parent.id), &page).await?;
-    let rows: Vec<Node> = rows.into_iter().filter(|n| only.is_none_or(|id| id == n.id)).collect();
+    let rows: Vec<Node> = rows
+        .into_iter()
+        .filter(|n| only.is_none_or(|id| id == n.id))
+        .collect();
     match level {
-        Level::Instance => ctx.list(rows.into_iter().map(Instance::from).collect(), &page, |i| &i.id),
-        _ => ctx.list(rows.into_iter().map(Project::from).collect(), &page, |p| &p.id),
+        Level::Instance => ctx.list(rows.into_iter().map(Instance::from).collect(), &page, |i| {
+            &i.id
+        }),
+        _ => ctx.list(rows.into_iter().map(Project::from).collect(), &page, |p| {
+            &p.id
+        }),
     }
 }
 
@@ -151,12 +190,17 @@ pub async fn delete(ctx: &Ctx<'_>, level: Level, id: &str) -> Reply {
     let node = load_for(ctx, level, id, Need::Read).await?;
     match level {
         Level::Org if !matches!(ctx.actor, Actor::Platform) => {
-            return Err(ApiError::forbidden("forbidden", "only the platform admin deletes organizations").into());
+            return Err(ApiError::forbidden(
+                "forbidden",
+                "only the platform admin deletes organizations",
+            )
+            .into());
         }
         Level::Instance => ctx.authorize(Need::Write, &Target::org(&node.org_id))?,
-        Level::Project => {
-            ctx.authorize(Need::Write, &Target::instance(&node.org_id, node.instance_id.as_deref().unwrap_or("")))?
-        }
+        Level::Project => ctx.authorize(
+            Need::Write,
+            &Target::instance(&node.org_id, node.instance_id.as_deref().unwrap_or("")),
+        )?,
         Level::Org => {}
     }
     let owner = match level {

@@ -19,7 +19,8 @@ pub async fn ready(env: &Env, call: &Call) -> Reply {
     })
     .await;
     let ok = d1 == "ok" && kv == "ok";
-    let body = json!({"status": if ok { "ready" } else { "not_ready" }, "checks": {"d1": d1, "kv": kv}});
+    let body =
+        json!({"status": if ok { "ready" } else { "not_ready" }, "checks": {"d1": d1, "kv": kv}});
     call.json(if ok { 200 } else { 503 }, &body)
 }
 

@@ -31,7 +31,12 @@ pub async fn set(ctx: &Ctx<'_>, req: &mut Request, instance_id: &str, name: &str
         .seal(&input.api_key, random::bytes::<12>(), &aad)
         .map_err(|e| Fault::Data(format!("sealing failed: {e}")))?;
     let hint = vault::hint(&input.api_key);
-    let key = Sealed { name, provider, sealed_key: &sealed, hint: &hint };
+    let key = Sealed {
+        name,
+        provider,
+        sealed_key: &sealed,
+        hint: &hint,
+    };
     let record = repo::set(&ctx.writer(), &instance.org_id, &instance.id, &key)
         .await?
         .ok_or_else(|| ApiError::not_found("instance"))?;

@@ -25,7 +25,15 @@ pub async fn handle(req: &mut Request, env: &Env, call: &Call) -> Reply {
     let now = clock::now_ms();
     let actor = principal::authenticate(req, env, &settings, now).await?;
     let query = req.url()?.query().unwrap_or("").to_string();
-    let ctx = Ctx { env, call, settings, db: Db::from_env(env)?, actor, now, query };
+    let ctx = Ctx {
+        env,
+        call,
+        settings,
+        db: Db::from_env(env)?,
+        actor,
+        now,
+        query,
+    };
     match admin {
         None => match req.method() {
             Method::Get => ctx.ok(&ctx.actor.to_json()),
@@ -48,20 +56,30 @@ async fn admin_route(ctx: &Ctx<'_>, req: &mut Request, segments: &[&str]) -> Rep
         (["orgs", org], Patch) => nodes::rename(ctx, req, Level::Org, org).await,
         (["orgs", org], Delete) => nodes::delete(ctx, Level::Org, org).await,
         (["orgs", org, "instances"], Get) => nodes::list_children(ctx, Level::Instance, org).await,
-        (["orgs", org, "instances"], Post) => nodes::create_child(ctx, req, Level::Instance, org).await,
+        (["orgs", org, "instances"], Post) => {
+            nodes::create_child(ctx, req, Level::Instance, org).await
+        }
         (["orgs", org, "users"], Get) => users::list(ctx, org).await,
         (["orgs", org, "users"], Post) => users::create(ctx, req, org).await,
         (["orgs", org, "audit"], Get) => audit::list(ctx, org).await,
         (["instances", ins], Get) => nodes::get(ctx, Level::Instance, ins).await,
         (["instances", ins], Patch) => nodes::rename(ctx, req, Level::Instance, ins).await,
         (["instances", ins], Delete) => nodes::delete(ctx, Level::Instance, ins).await,
-        (["instances", ins, "projects"], Get) => nodes::list_children(ctx, Level::Project, ins).await,
-        (["instances", ins, "projects"], Post) => nodes::create_child(ctx, req, Level::Project, ins).await,
+        (["instances", ins, "projects"], Get) => {
+            nodes::list_children(ctx, Level::Project, ins).await
+        }
+        (["instances", ins, "projects"], Post) => {
+            nodes::create_child(ctx, req, Level::Project, ins).await
+        }
         (["instances", ins, "keys"], Get) => keys::list(ctx, ins).await,
         (["instances", ins, "keys"], Post) => keys::create(ctx, req, ins).await,
         (["instances", ins, "provider-keys"], Get) => provider_keys::list(ctx, ins).await,
-        (["instances", ins, "provider-keys", name], Put) => provider_keys::set(ctx, req, ins, name).await,
-        (["instances", ins, "provider-keys", name], Delete) => provider_keys::delete(ctx, ins, name).await,
+        (["instances", ins, "provider-keys", name], Put) => {
+            provider_keys::set(ctx, req, ins, name).await
+        }
+        (["instances", ins, "provider-keys", name], Delete) => {
+            provider_keys::delete(ctx, ins, name).await
+        }
         (["instances", ins, "models"], Get) => models::list(ctx, ins).await,
         (["instances", ins, "models"], Post) => models::create(ctx, req, ins).await,
         (["instances", ins, "models", id], Get) => models::get(ctx, ins, id).await,
@@ -90,7 +108,11 @@ fn known_path(segments: &[&str]) -> bool {
             | ["orgs", _]
             | ["orgs", _, "instances" | "users" | "audit"]
             | ["instances", _]
-            | ["instances", _, "projects" | "keys" | "provider-keys" | "models"]
+            | [
+                "instances",
+                _,
+                "projects" | "keys" | "provider-keys" | "models"
+            ]
             | ["instances", _, "provider-keys" | "models", _]
             | ["projects", _]
             | ["users", _]

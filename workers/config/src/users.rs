@@ -16,7 +16,9 @@ use worker::Request;
 
 async fn load_for(ctx: &Ctx<'_>, id: &str, need: Need) -> Result<User, Fault> {
     let id = ids::parse(IdKind::User, id, "id")?;
-    let user = repo::get(&ctx.db, id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let user = repo::get(&ctx.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     ctx.authorize(need, &Target::org(&user.org_id))?;
     Ok(user)
 }
@@ -48,8 +50,14 @@ pub async fn update(ctx: &Ctx<'_>, req: &mut Request, id: &str) -> Reply {
     if let Some(instance_ids) = &patch.instance_ids {
         repo::check_instances(&ctx.db, &user.org_id, instance_ids).await?;
     }
-    let updated = repo::update(&ctx.writer(), &user, &patch).await?.ok_or_else(|| ApiError::not_found("user"))?;
-    principal::forget(ctx.env, &hashes_under(&ctx.db, Owner::User, &user.id).await?).await?;
+    let updated = repo::update(&ctx.writer(), &user, &patch)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    principal::forget(
+        ctx.env,
+        &hashes_under(&ctx.db, Owner::User, &user.id).await?,
+    )
+    .await?;
     ctx.ok(&updated)
 }
 

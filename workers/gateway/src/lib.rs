@@ -29,13 +29,19 @@ fn route(path: &str) -> Option<&'static str> {
     None
 }
 
-async fn forward(req: Request, env: &Env, call: &Call, service: Option<&'static str>) -> std::result::Result<Response, Fault> {
+async fn forward(
+    req: Request,
+    env: &Env,
+    call: &Call,
+    service: Option<&'static str>,
+) -> std::result::Result<Response, Fault> {
     let Some(service) = service else {
         return Err(envelope::ApiError::route_not_found().into());
     };
     // The downstream worker adopts our request id, so one id follows the request through every hop.
     // Incoming headers are immutable; clone_mut moves the body into a request we may change.
     let mut req = req.clone_mut()?;
-    req.headers_mut()?.set(REQUEST_ID_HEADER, &call.request_id)?;
+    req.headers_mut()?
+        .set(REQUEST_ID_HEADER, &call.request_id)?;
     Ok(env.service(service)?.fetch_request(req).await?)
 }

@@ -39,20 +39,32 @@ impl Writer<'_> {
 
     /// The audit insert for `event`.
     pub fn audit(&self, event: &Event) -> Result<D1PreparedStatement, Fault> {
-        let sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        let sql = format!(
+            "INSERT INTO audit_log ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        );
         self.audit_stmt(&sql, event, None)
     }
 
     /// The audit insert for `event`, written only if `exists_sql` (one `?11` argument) finds a row — for
     /// updates and deletes, so a change that matched nothing leaves no audit row.
-    pub fn audit_if(&self, event: &Event, exists_sql: &str, exists_arg: &str) -> Result<D1PreparedStatement, Fault> {
+    pub fn audit_if(
+        &self,
+        event: &Event,
+        exists_sql: &str,
+        exists_arg: &str,
+    ) -> Result<D1PreparedStatement, Fault> {
         let sql = format!(
             "INSERT INTO audit_log ({COLUMNS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 WHERE EXISTS ({exists_sql})"
         );
         self.audit_stmt(&sql, event, Some(exists_arg))
     }
 
-    fn audit_stmt(&self, sql: &str, event: &Event, extra: Option<&str>) -> Result<D1PreparedStatement, Fault> {
+    fn audit_stmt(
+        &self,
+        sql: &str,
+        event: &Event,
+        extra: Option<&str>,
+    ) -> Result<D1PreparedStatement, Fault> {
         let id = self.new_id(IdKind::Audit);
         let detail = event.detail.to_string();
         let mut args = vec![
@@ -89,13 +101,26 @@ struct Row {
 }
 
 /// Audit entries of an org, optionally of one instance, oldest first.
-pub async fn list(db: &Db, org_id: &str, instance_id: Option<&str>, page: &Page) -> Result<Vec<AuditEntry>, Fault> {
+pub async fn list(
+    db: &Db,
+    org_id: &str,
+    instance_id: Option<&str>,
+    page: &Page,
+) -> Result<Vec<AuditEntry>, Fault> {
     let sql = format!(
         "SELECT {COLUMNS} FROM audit_log WHERE org_id = ?1 AND (?2 IS NULL OR instance_id = ?2) AND id > ?3 ORDER BY id LIMIT ?4"
     );
     let cursor = page.cursor.as_deref().unwrap_or("");
     let rows: Vec<Row> = db
-        .all(&sql, &[Arg::Text(org_id), Arg::opt_text(instance_id), Arg::Text(cursor), Arg::Int(page.fetch_limit().into())])
+        .all(
+            &sql,
+            &[
+                Arg::Text(org_id),
+                Arg::opt_text(instance_id),
+                Arg::Text(cursor),
+                Arg::Int(page.fetch_limit().into()),
+            ],
+        )
         .await?;
     Ok(rows
         .into_iter()

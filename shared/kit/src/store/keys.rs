@@ -11,7 +11,8 @@ use tenancy::principal::Principal;
 use tenancy::records::ApiKeyRecord;
 use tenancy::roles::{parse_scopes, Role, Scope};
 
-const COLUMNS: &str = "id, org_id, instance_id, project_id, user_id, name, prefix, key_hash, scopes, environment, \
+const COLUMNS: &str =
+    "id, org_id, instance_id, project_id, user_id, name, prefix, key_hash, scopes, environment, \
      created_at, expires_at, revoked_at, last_rotated_at";
 const EXISTS: &str = "SELECT 1 FROM api_keys WHERE id = ?11";
 
@@ -41,7 +42,11 @@ struct Row {
 
 impl From<Row> for StoredKey {
     fn from(r: Row) -> StoredKey {
-        let environment = if r.environment == "test" { KeyEnvironment::Test } else { KeyEnvironment::Live };
+        let environment = if r.environment == "test" {
+            KeyEnvironment::Test
+        } else {
+            KeyEnvironment::Live
+        };
         StoredKey {
             key_hash: r.key_hash,
             record: ApiKeyRecord {
@@ -101,12 +106,22 @@ pub async fn create(w: &Writer<'_>, key: &ApiKeyRecord, key_hash: &str) -> Resul
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<StoredKey>, Fault> {
-    let row: Option<Row> = db.one(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1"), &[Arg::Text(id)]).await?;
+    let row: Option<Row> = db
+        .one(
+            &format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1"),
+            &[Arg::Text(id)],
+        )
+        .await?;
     Ok(row.map(StoredKey::from))
 }
 
 /// Keys of an instance, optionally only those of one project.
-pub async fn list(db: &Db, instance_id: &str, project_id: Option<&str>, page: &Page) -> Result<Vec<ApiKeyRecord>, Fault> {
+pub async fn list(
+    db: &Db,
+    instance_id: &str,
+    project_id: Option<&str>,
+    page: &Page,
+) -> Result<Vec<ApiKeyRecord>, Fault> {
     let cursor = page.cursor.as_deref().unwrap_or("");
     let rows: Vec<Row> = db
         .all(
@@ -117,7 +132,10 @@ pub async fn list(db: &Db, instance_id: &str, project_id: Option<&str>, page: &P
             &[Arg::Text(instance_id), Arg::opt_text(project_id), Arg::Text(cursor), Arg::Int(page.fetch_limit().into())],
         )
         .await?;
-    Ok(rows.into_iter().map(|r| StoredKey::from(r).record).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| StoredKey::from(r).record)
+        .collect())
 }
 
 /// Marks the key revoked (idempotent: the first revocation time stays).
@@ -126,15 +144,29 @@ pub async fn revoke(w: &Writer<'_>, key: &ApiKeyRecord) -> Result<Option<StoredK
         "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
         &[Arg::Text(&key.id), Arg::Int(w.now)],
     )?;
-    let audit = w.audit_if(&event(&key.id, key, "key.revoke", json!({"prefix": key.prefix})), EXISTS, &key.id)?;
+    let audit = w.audit_if(
+        &event(&key.id, key, "key.revoke", json!({"prefix": key.prefix})),
+        EXISTS,
+        &key.id,
+    )?;
     reread(w, vec![update, audit], &key.id).await
 }
 
 /// Replaces the key's secret: same id, name and scopes; the old hash stops matching at once.
-pub async fn rotate(w: &Writer<'_>, key: &ApiKeyRecord, prefix: &str, key_hash: &str) -> Result<Option<StoredKey>, Fault> {
+pub async fn rotate(
+    w: &Writer<'_>,
+    key: &ApiKeyRecord,
+    prefix: &str,
+    key_hash: &str,
+) -> Result<Option<StoredKey>, Fault> {
     let update = w.db.stmt(
         "UPDATE api_keys SET prefix = ?2, key_hash = ?3, last_rotated_at = ?4 WHERE id = ?1",
-        &[Arg::Text(&key.id), Arg::Text(prefix), Arg::Text(key_hash), Arg::Int(w.now)],
+        &[
+            Arg::Text(&key.id),
+            Arg::Text(prefix),
+            Arg::Text(key_hash),
+            Arg::Int(w.now),
+        ],
     )?;
     let detail = json!({"old_prefix": key.prefix, "prefix": prefix});
     let audit = w.audit_if(&event(&key.id, key, "key.rotate", detail), EXISTS, &key.id)?;
@@ -142,16 +174,31 @@ pub async fn rotate(w: &Writer<'_>, key: &ApiKeyRecord, prefix: &str, key_hash: 
 }
 
 pub async fn delete(w: &Writer<'_>, key: &ApiKeyRecord) -> Result<(), Fault> {
-    let audit = w.audit_if(&event(&key.id, key, "key.delete", json!({"prefix": key.prefix})), EXISTS, &key.id)?;
-    let delete = w.db.stmt("DELETE FROM api_keys WHERE id = ?1", &[Arg::Text(&key.id)])?;
+    let audit = w.audit_if(
+        &event(&key.id, key, "key.delete", json!({"prefix": key.prefix})),
+        EXISTS,
+        &key.id,
+    )?;
+    let delete =
+        w.db.stmt("DELETE FROM api_keys WHERE id = ?1", &[Arg::Text(&key.id)])?;
     w.db.batch(vec![audit, delete]).await?;
     Ok(())
 }
 
-async fn reread(w: &Writer<'_>, mut batch: Vec<worker::D1PreparedStatement>, id: &str) -> Result<Option<StoredKey>, Fault> {
-    batch.push(w.db.stmt(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1"), &[Arg::Text(id)])?);
+async fn reread(
+    w: &Writer<'_>,
+    mut batch: Vec<worker::D1PreparedStatement>,
+    id: &str,
+) -> Result<Option<StoredKey>, Fault> {
+    batch.push(w.db.stmt(
+        &format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1"),
+        &[Arg::Text(id)],
+    )?);
     let results = w.db.batch(batch).await?;
-    Ok(last_rows::<Row>(&results)?.into_iter().next().map(StoredKey::from))
+    Ok(last_rows::<Row>(&results)?
+        .into_iter()
+        .next()
+        .map(StoredKey::from))
 }
 
 /// What a cache miss resolves a key hash to: the principal, with the owning user's current role.
@@ -212,11 +259,27 @@ pub async fn hashes_under(db: &Db, owner: Owner, id: &str) -> Result<Vec<String>
     struct H {
         key_hash: String,
     }
-    let rows: Vec<H> = db.all(&format!("SELECT key_hash FROM api_keys WHERE {column} = ?1"), &[Arg::Text(id)]).await?;
+    let rows: Vec<H> = db
+        .all(
+            &format!("SELECT key_hash FROM api_keys WHERE {column} = ?1"),
+            &[Arg::Text(id)],
+        )
+        .await?;
     Ok(rows.into_iter().map(|h| h.key_hash).collect())
 }
 
-fn event<'a>(id: &'a str, key: &'a ApiKeyRecord, action: &'static str, detail: serde_json::Value) -> Event<'a> {
-    Event { org_id: &key.org_id, instance_id: Some(&key.instance_id), action, target_type: "api_key", target_id: id, detail }
+fn event<'a>(
+    id: &'a str,
+    key: &'a ApiKeyRecord,
+    action: &'static str,
+    detail: serde_json::Value,
+) -> Event<'a> {
+    Event {
+        org_id: &key.org_id,
+        instance_id: Some(&key.instance_id),
+        action,
+        target_type: "api_key",
+        target_id: id,
+        detail,
+    }
 }
-

@@ -102,14 +102,22 @@ pub async fn replace(w: &Writer<'_>, org_id: &str, model: &ModelConfig) -> Resul
          fallbacks = ?12, enabled = ?13, updated_at = ?15 WHERE instance_id = ?1 AND id = ?2 AND ?14 IS NOT NULL",
         model,
     )?;
-    let audit = w.audit(&event(org_id, model, "model.update", json!({"upstream_model": model.upstream_model})))?;
+    let audit = w.audit(&event(
+        org_id,
+        model,
+        "model.update",
+        json!({"upstream_model": model.upstream_model}),
+    ))?;
     w.db.batch(vec![update, audit]).await?;
     Ok(())
 }
 
 pub async fn get(db: &Db, instance_id: &str, id: &str) -> Result<Option<ModelConfig>, Fault> {
     let row: Option<Row> = db
-        .one(&format!("SELECT {COLUMNS} FROM model_configs WHERE instance_id = ?1 AND id = ?2"), &[Arg::Text(instance_id), Arg::Text(id)])
+        .one(
+            &format!("SELECT {COLUMNS} FROM model_configs WHERE instance_id = ?1 AND id = ?2"),
+            &[Arg::Text(instance_id), Arg::Text(id)],
+        )
         .await?;
     Ok(row.map(ModelConfig::from))
 }
@@ -127,12 +135,26 @@ pub async fn list(db: &Db, instance_id: &str, page: &Page) -> Result<Vec<ModelCo
 
 pub async fn delete(w: &Writer<'_>, org_id: &str, model: &ModelConfig) -> Result<(), Fault> {
     let audit = w.audit(&event(org_id, model, "model.delete", json!({})))?;
-    let delete = w.db.stmt("DELETE FROM model_configs WHERE instance_id = ?1 AND id = ?2", &[Arg::Text(&model.instance_id), Arg::Text(&model.id)])?;
+    let delete = w.db.stmt(
+        "DELETE FROM model_configs WHERE instance_id = ?1 AND id = ?2",
+        &[Arg::Text(&model.instance_id), Arg::Text(&model.id)],
+    )?;
     w.db.batch(vec![audit, delete]).await?;
     Ok(())
 }
 
-fn event<'a>(org_id: &'a str, m: &'a ModelConfig, action: &'static str, detail: serde_json::Value) -> Event<'a> {
-    Event { org_id, instance_id: Some(&m.instance_id), action, target_type: "model", target_id: &m.id, detail }
+fn event<'a>(
+    org_id: &'a str,
+    m: &'a ModelConfig,
+    action: &'static str,
+    detail: serde_json::Value,
+) -> Event<'a> {
+    Event {
+        org_id,
+        instance_id: Some(&m.instance_id),
+        action,
+        target_type: "model",
+        target_id: &m.id,
+        detail,
+    }
 }
-

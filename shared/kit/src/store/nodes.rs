@@ -78,7 +78,13 @@ pub struct Parent<'a> {
     pub instance_id: Option<&'a str>,
 }
 
-pub async fn create(w: &Writer<'_>, level: Level, parent: &Parent<'_>, name: &str, slug: &str) -> Result<Node, Fault> {
+pub async fn create(
+    w: &Writer<'_>,
+    level: Level,
+    parent: &Parent<'_>,
+    name: &str,
+    slug: &str,
+) -> Result<Node, Fault> {
     let spec = level.spec();
     let id = w.new_id(spec.kind);
     let node = Node {
@@ -124,27 +130,55 @@ pub async fn get(db: &Db, level: Level, id: &str) -> Result<Option<Node>, Fault>
 }
 
 /// Children of `parent_id` (all orgs when listing orgs with `None`), oldest first, one extra row for paging.
-pub async fn list(db: &Db, level: Level, parent_id: Option<&str>, page: &Page) -> Result<Vec<Node>, Fault> {
+pub async fn list(
+    db: &Db,
+    level: Level,
+    parent_id: Option<&str>,
+    page: &Page,
+) -> Result<Vec<Node>, Fault> {
     let spec = level.spec();
     let sql = format!(
         "SELECT {} FROM {} WHERE (?1 IS NULL OR {} = ?1) AND id > ?2 ORDER BY id LIMIT ?3",
         spec.select, spec.table, spec.parent
     );
     let cursor = page.cursor.as_deref().unwrap_or("");
-    db.all(&sql, &[Arg::opt_text(parent_id), Arg::Text(cursor), Arg::Int(page.fetch_limit().into())]).await
+    db.all(
+        &sql,
+        &[
+            Arg::opt_text(parent_id),
+            Arg::Text(cursor),
+            Arg::Int(page.fetch_limit().into()),
+        ],
+    )
+    .await
 }
 
 /// Renames `node`; returns the row as stored afterwards (None if it vanished meanwhile).
-pub async fn rename(w: &Writer<'_>, level: Level, node: &Node, name: Option<&str>) -> Result<Option<Node>, Fault> {
+pub async fn rename(
+    w: &Writer<'_>,
+    level: Level,
+    node: &Node,
+    name: Option<&str>,
+) -> Result<Option<Node>, Fault> {
     let spec = level.spec();
     let name = name.map(str::trim);
     let update = w.db.stmt(
-        &format!("UPDATE {} SET name = COALESCE(?2, name), updated_at = ?3 WHERE id = ?1", spec.table),
+        &format!(
+            "UPDATE {} SET name = COALESCE(?2, name), updated_at = ?3 WHERE id = ?1",
+            spec.table
+        ),
         &[Arg::Text(&node.id), Arg::opt_text(name), Arg::Int(w.now)],
     )?;
     let exists = format!("SELECT 1 FROM {} WHERE id = ?11", spec.table);
-    let audit = w.audit_if(&event(&spec, node, 1, json!({"name": name})), &exists, &node.id)?;
-    let read = w.db.stmt(&format!("SELECT {} FROM {} WHERE id = ?1", spec.select, spec.table), &[Arg::Text(&node.id)])?;
+    let audit = w.audit_if(
+        &event(&spec, node, 1, json!({"name": name})),
+        &exists,
+        &node.id,
+    )?;
+    let read = w.db.stmt(
+        &format!("SELECT {} FROM {} WHERE id = ?1", spec.select, spec.table),
+        &[Arg::Text(&node.id)],
+    )?;
     let results = w.db.batch(vec![update, audit, read]).await?;
     Ok(last_rows::<Node>(&results)?.into_iter().next())
 }
@@ -153,8 +187,15 @@ pub async fn rename(w: &Writer<'_>, level: Level, node: &Node, name: Option<&str
 pub async fn delete(w: &Writer<'_>, level: Level, node: &Node) -> Result<(), Fault> {
     let spec = level.spec();
     let exists = format!("SELECT 1 FROM {} WHERE id = ?11", spec.table);
-    let audit = w.audit_if(&event(&spec, node, 2, json!({"slug": node.slug})), &exists, &node.id)?;
-    let delete = w.db.stmt(&format!("DELETE FROM {} WHERE id = ?1", spec.table), &[Arg::Text(&node.id)])?;
+    let audit = w.audit_if(
+        &event(&spec, node, 2, json!({"slug": node.slug})),
+        &exists,
+        &node.id,
+    )?;
+    let delete = w.db.stmt(
+        &format!("DELETE FROM {} WHERE id = ?1", spec.table),
+        &[Arg::Text(&node.id)],
+    )?;
     w.db.batch(vec![audit, delete]).await?;
     Ok(())
 }
@@ -176,13 +217,26 @@ fn event<'a>(spec: &Spec, node: &'a Node, verb: usize, detail: serde_json::Value
 
 impl From<Node> for Org {
     fn from(n: Node) -> Org {
-        Org { id: n.id, name: n.name, slug: n.slug, created_at: n.created_at, updated_at: n.updated_at }
+        Org {
+            id: n.id,
+            name: n.name,
+            slug: n.slug,
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+        }
     }
 }
 
 impl From<Node> for Instance {
     fn from(n: Node) -> Instance {
-        Instance { id: n.id, org_id: n.org_id, name: n.name, slug: n.slug, created_at: n.created_at, updated_at: n.updated_at }
+        Instance {
+            id: n.id,
+            org_id: n.org_id,
+            name: n.name,
+            slug: n.slug,
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+        }
     }
 }
 

@@ -50,7 +50,12 @@ pub struct Sealed<'a> {
 }
 
 /// Sets or replaces the provider key `name` of an instance.
-pub async fn set(w: &Writer<'_>, org_id: &str, instance_id: &str, key: &Sealed<'_>) -> Result<Option<ProviderKeyRecord>, Fault> {
+pub async fn set(
+    w: &Writer<'_>,
+    org_id: &str,
+    instance_id: &str,
+    key: &Sealed<'_>,
+) -> Result<Option<ProviderKeyRecord>, Fault> {
     let provider = provider_name(key.provider)?;
     let upsert = w.db.stmt(
         "INSERT INTO provider_keys (instance_id, name, provider, sealed_key, hint, created_at, updated_at) \
@@ -59,13 +64,22 @@ pub async fn set(w: &Writer<'_>, org_id: &str, instance_id: &str, key: &Sealed<'
         &[Arg::Text(instance_id), Arg::Text(key.name), Arg::Text(&provider), Arg::Text(key.sealed_key), Arg::Text(key.hint), Arg::Int(w.now)],
     )?;
     let detail = json!({"provider": provider, "hint": key.hint});
-    let audit = w.audit(&event(org_id, instance_id, key.name, "provider_key.set", detail))?;
+    let audit = w.audit(&event(
+        org_id,
+        instance_id,
+        key.name,
+        "provider_key.set",
+        detail,
+    ))?;
     let read = w.db.stmt(
         &format!("SELECT {COLUMNS} FROM provider_keys WHERE instance_id = ?1 AND name = ?2"),
         &[Arg::Text(instance_id), Arg::Text(key.name)],
     )?;
     let results = w.db.batch(vec![upsert, audit, read]).await?;
-    Ok(last_rows::<Row>(&results)?.into_iter().next().map(ProviderKeyRecord::from))
+    Ok(last_rows::<Row>(&results)?
+        .into_iter()
+        .next()
+        .map(ProviderKeyRecord::from))
 }
 
 /// Every provider key of an instance (an instance has a handful: no paging needed beyond a cap).
@@ -77,20 +91,49 @@ pub async fn list(db: &Db, instance_id: &str) -> Result<Vec<ProviderKeyRecord>, 
 }
 
 /// Deletes the key; false when there was none.
-pub async fn delete(w: &Writer<'_>, org_id: &str, instance_id: &str, name: &str) -> Result<bool, Fault> {
-    let found: Option<serde_json::Value> = w
-        .db
-        .one("SELECT 1 AS ok FROM provider_keys WHERE instance_id = ?1 AND name = ?2", &[Arg::Text(instance_id), Arg::Text(name)])
+pub async fn delete(
+    w: &Writer<'_>,
+    org_id: &str,
+    instance_id: &str,
+    name: &str,
+) -> Result<bool, Fault> {
+    let found: Option<serde_json::Value> =
+        w.db.one(
+            "SELECT 1 AS ok FROM provider_keys WHERE instance_id = ?1 AND name = ?2",
+            &[Arg::Text(instance_id), Arg::Text(name)],
+        )
         .await?;
     if found.is_none() {
         return Ok(false);
     }
-    let audit = w.audit(&event(org_id, instance_id, name, "provider_key.delete", json!({})))?;
-    let delete = w.db.stmt("DELETE FROM provider_keys WHERE instance_id = ?1 AND name = ?2", &[Arg::Text(instance_id), Arg::Text(name)])?;
+    let audit = w.audit(&event(
+        org_id,
+        instance_id,
+        name,
+        "provider_key.delete",
+        json!({}),
+    ))?;
+    let delete = w.db.stmt(
+        "DELETE FROM provider_keys WHERE instance_id = ?1 AND name = ?2",
+        &[Arg::Text(instance_id), Arg::Text(name)],
+    )?;
     w.db.batch(vec![audit, delete]).await?;
     Ok(true)
 }
 
-fn event<'a>(org_id: &'a str, instance_id: &'a str, name: &'a str, action: &'static str, detail: serde_json::Value) -> Event<'a> {
-    Event { org_id, instance_id: Some(instance_id), action, target_type: "provider_key", target_id: name, detail }
+fn event<'a>(
+    org_id: &'a str,
+    instance_id: &'a str,
+    name: &'a str,
+    action: &'static str,
+    detail: serde_json::Value,
+) -> Event<'a> {
+    Event {
+        org_id,
+        instance_id: Some(instance_id),
+        action,
+        target_type: "provider_key",
+        target_id: name,
+        detail,
+    }
 }

@@ -32,9 +32,17 @@ struct Row {
 
 impl Row {
     fn into_user(self) -> Result<User, Fault> {
-        let role: Role = self.role.parse().map_err(|_| Fault::Data(format!("user {} has an unknown role", self.id)))?;
-        let mut instance_ids: Vec<String> =
-            self.instance_ids.unwrap_or_default().split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        let role: Role = self
+            .role
+            .parse()
+            .map_err(|_| Fault::Data(format!("user {} has an unknown role", self.id)))?;
+        let mut instance_ids: Vec<String> = self
+            .instance_ids
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
         instance_ids.sort();
         Ok(User {
             id: self.id,
@@ -53,10 +61,17 @@ impl Row {
 pub async fn check_instances(db: &Db, org_id: &str, ids: &[String]) -> Result<(), Fault> {
     for (i, id) in ids.iter().enumerate() {
         let found: Option<serde_json::Value> = db
-            .one("SELECT 1 AS ok FROM instances WHERE id = ?1 AND org_id = ?2", &[Arg::Text(id), Arg::Text(org_id)])
+            .one(
+                "SELECT 1 AS ok FROM instances WHERE id = ?1 AND org_id = ?2",
+                &[Arg::Text(id), Arg::Text(org_id)],
+            )
             .await?;
         if found.is_none() {
-            return Err(ApiError::unprocessable(&format!("instance_ids[{i}]"), "no such instance in this organization").into());
+            return Err(ApiError::unprocessable(
+                &format!("instance_ids[{i}]"),
+                "no such instance in this organization",
+            )
+            .into());
         }
     }
     Ok(())
@@ -87,13 +102,19 @@ pub async fn create(w: &Writer<'_>, org_id: &str, input: &NewUser) -> Result<Use
         ],
     )?];
     batch.extend(grants(w.db, &user.id, org_id, &user.instance_ids)?);
-    let detail = json!({"email": user.email, "role": user.role.as_str(), "instance_ids": user.instance_ids});
+    let detail =
+        json!({"email": user.email, "role": user.role.as_str(), "instance_ids": user.instance_ids});
     batch.push(w.audit(&event(&user.id, org_id, "user.create", detail))?);
     w.db.batch(batch).await?;
     Ok(user)
 }
 
-fn grants(db: &Db, user_id: &str, org_id: &str, ids: &[String]) -> Result<Vec<D1PreparedStatement>, Fault> {
+fn grants(
+    db: &Db,
+    user_id: &str,
+    org_id: &str,
+    ids: &[String],
+) -> Result<Vec<D1PreparedStatement>, Fault> {
     ids.iter()
         .map(|ins| {
             db.stmt(
@@ -105,7 +126,9 @@ fn grants(db: &Db, user_id: &str, org_id: &str, ids: &[String]) -> Result<Vec<D1
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<User>, Fault> {
-    let row: Option<Row> = db.one(&format!("{SELECT} WHERE u.id = ?1"), &[Arg::Text(id)]).await?;
+    let row: Option<Row> = db
+        .one(&format!("{SELECT} WHERE u.id = ?1"), &[Arg::Text(id)])
+        .await?;
     row.map(Row::into_user).transpose()
 }
 
@@ -114,7 +137,11 @@ pub async fn list(db: &Db, org_id: &str, page: &Page) -> Result<Vec<User>, Fault
     let rows: Vec<Row> = db
         .all(
             &format!("{SELECT} WHERE u.org_id = ?1 AND u.id > ?2 ORDER BY u.id LIMIT ?3"),
-            &[Arg::Text(org_id), Arg::Text(cursor), Arg::Int(page.fetch_limit().into())],
+            &[
+                Arg::Text(org_id),
+                Arg::Text(cursor),
+                Arg::Int(page.fetch_limit().into()),
+            ],
         )
         .await?;
     rows.into_iter().map(Row::into_user).collect()
@@ -128,24 +155,57 @@ pub async fn update(w: &Writer<'_>, user: &User, patch: &UserPatch) -> Result<Op
         &[Arg::Text(&user.id), Arg::opt_text(name), Arg::opt_text(role), Arg::Int(w.now)],
     )?];
     if let Some(ids) = &patch.instance_ids {
-        batch.push(w.db.stmt("DELETE FROM user_instance_access WHERE user_id = ?1", &[Arg::Text(&user.id)])?);
+        batch.push(w.db.stmt(
+            "DELETE FROM user_instance_access WHERE user_id = ?1",
+            &[Arg::Text(&user.id)],
+        )?);
         batch.extend(grants(w.db, &user.id, &user.org_id, ids)?);
     }
     let detail = json!({"name": name, "role": role, "instance_ids": patch.instance_ids});
-    batch.push(w.audit_if(&event(&user.id, &user.org_id, "user.update", detail), EXISTS, &user.id)?);
+    batch.push(w.audit_if(
+        &event(&user.id, &user.org_id, "user.update", detail),
+        EXISTS,
+        &user.id,
+    )?);
     batch.push(w.db.stmt(&format!("{SELECT} WHERE u.id = ?1"), &[Arg::Text(&user.id)])?);
     let results = w.db.batch(batch).await?;
-    last_rows::<Row>(&results)?.into_iter().next().map(Row::into_user).transpose()
+    last_rows::<Row>(&results)?
+        .into_iter()
+        .next()
+        .map(Row::into_user)
+        .transpose()
 }
 
 /// Deletes the user; their keys go with them (schema cascade).
 pub async fn delete(w: &Writer<'_>, user: &User) -> Result<(), Fault> {
-    let audit = w.audit_if(&event(&user.id, &user.org_id, "user.delete", json!({"email": user.email})), EXISTS, &user.id)?;
-    let delete = w.db.stmt("DELETE FROM users WHERE id = ?1", &[Arg::Text(&user.id)])?;
+    let audit = w.audit_if(
+        &event(
+            &user.id,
+            &user.org_id,
+            "user.delete",
+            json!({"email": user.email}),
+        ),
+        EXISTS,
+        &user.id,
+    )?;
+    let delete =
+        w.db.stmt("DELETE FROM users WHERE id = ?1", &[Arg::Text(&user.id)])?;
     w.db.batch(vec![audit, delete]).await?;
     Ok(())
 }
 
-fn event<'a>(id: &'a str, org_id: &'a str, action: &'static str, detail: serde_json::Value) -> Event<'a> {
-    Event { org_id, instance_id: None, action, target_type: "user", target_id: id, detail }
+fn event<'a>(
+    id: &'a str,
+    org_id: &'a str,
+    action: &'static str,
+    detail: serde_json::Value,
+) -> Event<'a> {
+    Event {
+        org_id,
+        instance_id: None,
+        action,
+        target_type: "user",
+        target_id: id,
+        detail,
+    }
 }

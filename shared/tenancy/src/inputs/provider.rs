@@ -68,4 +68,3 @@ pub fn resolve_provider(name_slug: &str, given: Option<Provider>) -> Result<Prov
             .map_err(|_| ApiError::missing_field("provider")),
     }
 }
-

@@ -229,7 +229,7 @@ fn new_key_rejections() {
 fn provider_key_body() {
     let input: ProviderKeyInput = parse(r#"{"api_key":"sk-abcdefghijklmnopwxyz"}"#).unwrap();
     assert_eq!(input.provider, None);
-    assert_eq!(input.hint(), "sk-…wxyz");
+    assert_eq!(input.api_key, "sk-abcdefghijklmnopwxyz");
     let input: ProviderKeyInput =
         parse(r#"{"api_key":"k","provider":"openai_compatible"}"#).unwrap();
     assert_eq!(input.provider, Some(Provider::OpenaiCompatible));
@@ -273,4 +273,3 @@ fn providers_resolve_from_the_name() {
     assert_eq!((err.status(), &*err.code), (400, "missing_field"));
     assert_eq!(err.message, "provider: is required");
 }
-

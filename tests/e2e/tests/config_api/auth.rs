@@ -37,7 +37,10 @@ async fn no_token_is_401_missing_api_key(ctx: &Ctx) -> Result<(), String> {
         let resp = ctx.anon().get(path).await?;
         expect_error(&resp, 401, "missing_api_key")?;
     }
-    let resp = ctx.anon().post("/admin/orgs", json!({"name": "x", "slug": "x"})).await?;
+    let resp = ctx
+        .anon()
+        .post("/admin/orgs", json!({"name": "x", "slug": "x"}))
+        .await?;
     expect_error(&resp, 401, "missing_api_key")?;
     Ok(())
 }
@@ -55,7 +58,10 @@ async fn garbage_token_is_401(ctx: &Ctx) -> Result<(), String> {
 
 async fn wrong_bootstrap_token_is_401(ctx: &Ctx) -> Result<(), String> {
     let token = ctx.admin_token();
-    let mut flipped: String = token.chars().take(token.chars().count().saturating_sub(1)).collect();
+    let mut flipped: String = token
+        .chars()
+        .take(token.chars().count().saturating_sub(1))
+        .collect();
     flipped.push(if token.ends_with('0') { '1' } else { '0' });
     let longer = format!("{token}0");
     let prefix_only: String = token.chars().take(9).collect();
@@ -67,7 +73,12 @@ async fn wrong_bootstrap_token_is_401(ctx: &Ctx) -> Result<(), String> {
     let basic = format!("Basic {token}");
     let resp = ctx
         .anon()
-        .raw(Method::GET, "/admin/orgs", None, &[("authorization", basic.as_str())])
+        .raw(
+            Method::GET,
+            "/admin/orgs",
+            None,
+            &[("authorization", basic.as_str())],
+        )
         .await?;
     expect_error_in(&resp, &[401])?;
     Ok(())
@@ -86,7 +97,11 @@ async fn x_api_key_header_works_like_bearer(ctx: &Ctx) -> Result<(), String> {
     let key = admin_key(ctx, &tenant.instance_id, json!({"name": "x-api-key"})).await?;
     let me = ctx.with_x_api_key(&key.secret).get("/v1/me").await?;
     let body = expect_status(&me, 200)?;
-    ensure_eq!(body.get("key_id"), Some(&json!(key.id)), "GET /v1/me key_id via x-api-key");
+    ensure_eq!(
+        body.get("key_id"),
+        Some(&json!(key.id)),
+        "GET /v1/me key_id via x-api-key"
+    );
     Ok(())
 }
 
@@ -121,7 +136,12 @@ async fn me_for_api_keys(ctx: &Ctx) -> Result<(), String> {
 
     let user = create_user(ctx, &t.org_id, "member", &[t.instance_id.as_str()]).await?;
     let user_id = field(&user, "id")?;
-    let member = admin_key(ctx, &t.instance_id, json!({"name": "member key", "user_id": user_id})).await?;
+    let member = admin_key(
+        ctx,
+        &t.instance_id,
+        json!({"name": "member key", "user_id": user_id}),
+    )
+    .await?;
     let want = json!({
         "object": "principal", "kind": "api_key", "key_id": member.id,
         "key_prefix": member.secret.chars().take(12).collect::<String>(), "name": "member key",

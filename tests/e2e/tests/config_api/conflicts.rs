@@ -1,6 +1,8 @@
 //! Uniqueness: a duplicate is `409 conflict_error` and writes nothing; the same name elsewhere is fine.
 
-use e2e::seed::{create_instance, create_org, expect_no_audit, field, list_all, request_id, seed_tenant, unique};
+use e2e::seed::{
+    create_instance, create_org, expect_no_audit, field, list_all, request_id, seed_tenant, unique,
+};
 use e2e::{case, ensure_eq, expect_error, expect_status, Case, Ctx};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -17,13 +19,25 @@ pub fn cases() -> Vec<Case> {
 
 /// POSTs `body` to `path` (expecting 201), then again (expecting 409 conflict); checks that `list`
 /// still has `expected_len` items and that the refused request wrote no audit row.
-async fn expect_conflict(ctx: &Ctx, path: &str, body: Value, list: &str, expected_len: usize) -> Result<(), String> {
+async fn expect_conflict(
+    ctx: &Ctx,
+    path: &str,
+    body: Value,
+    list: &str,
+    expected_len: usize,
+) -> Result<(), String> {
     let admin = ctx.admin();
     expect_status(&admin.post(path, body.clone()).await?, 201)?;
     let rid = request_id("dup");
-    let resp = admin.send_with_id(Method::POST, path, Some(body), &rid).await?;
+    let resp = admin
+        .send_with_id(Method::POST, path, Some(body), &rid)
+        .await?;
     expect_error(&resp, 409, "conflict")?;
-    ensure_eq!(list_all(&admin, list).await?.len(), expected_len, "{list} after a 409");
+    ensure_eq!(
+        list_all(&admin, list).await?.len(),
+        expected_len,
+        "{list} after a 409"
+    );
     expect_no_audit(ctx, &rid).await
 }
 
@@ -34,10 +48,14 @@ async fn duplicate_org_slug(ctx: &Ctx) -> Result<(), String> {
     expect_status(&admin.post("/admin/orgs", body).await?, 201)?;
     let rid = request_id("dup-org");
     let again = json!({"name": "Second", "slug": slug});
-    let resp = admin.send_with_id(Method::POST, "/admin/orgs", Some(again), &rid).await?;
+    let resp = admin
+        .send_with_id(Method::POST, "/admin/orgs", Some(again), &rid)
+        .await?;
     expect_error(&resp, 409, "conflict")?;
     let rows = ctx
-        .sql(&format!("SELECT name FROM organizations WHERE slug = '{slug}'"))
+        .sql(&format!(
+            "SELECT name FROM organizations WHERE slug = '{slug}'"
+        ))
         .await?;
     ensure_eq!(rows, vec![json!({"name": "First"})], "orgs with the slug");
     expect_no_audit(ctx, &rid).await
@@ -52,7 +70,10 @@ async fn duplicate_instance_slug_in_org(ctx: &Ctx) -> Result<(), String> {
     // The same slug in another org is fine.
     let resp = ctx
         .admin()
-        .post(&format!("/admin/orgs/{b}/instances"), json!({"name": "I", "slug": slug}))
+        .post(
+            &format!("/admin/orgs/{b}/instances"),
+            json!({"name": "I", "slug": slug}),
+        )
         .await?;
     expect_status(&resp, 201)?;
     Ok(())
@@ -67,7 +88,10 @@ async fn duplicate_project_slug_in_instance(ctx: &Ctx) -> Result<(), String> {
     expect_conflict(ctx, &path, json!({"name": "P", "slug": slug}), &path, 2).await?;
     let resp = ctx
         .admin()
-        .post(&format!("/admin/instances/{other}/projects"), json!({"name": "P", "slug": slug}))
+        .post(
+            &format!("/admin/instances/{other}/projects"),
+            json!({"name": "P", "slug": slug}),
+        )
         .await?;
     expect_status(&resp, 201)?;
     Ok(())
@@ -80,7 +104,12 @@ async fn duplicate_user_email_in_org(ctx: &Ctx) -> Result<(), String> {
     let path = format!("/admin/orgs/{a}/users");
     let body = json!({"email": email, "name": "U", "role": "member"});
     expect_conflict(ctx, &path, body.clone(), &path, 1).await?;
-    expect_status(&ctx.admin().post(&format!("/admin/orgs/{b}/users"), body).await?, 201)?;
+    expect_status(
+        &ctx.admin()
+            .post(&format!("/admin/orgs/{b}/users"), body)
+            .await?,
+        201,
+    )?;
     Ok(())
 }
 
@@ -90,6 +119,11 @@ async fn duplicate_model_id_in_instance(ctx: &Ctx) -> Result<(), String> {
     let body = json!({"id": "chat", "provider": "openai", "upstream_model": "gpt-4o"});
     let path = format!("/admin/instances/{}/models", t.instance_id);
     expect_conflict(ctx, &path, body.clone(), &path, 1).await?;
-    expect_status(&ctx.admin().post(&format!("/admin/instances/{other}/models"), body).await?, 201)?;
+    expect_status(
+        &ctx.admin()
+            .post(&format!("/admin/instances/{other}/models"), body)
+            .await?,
+        201,
+    )?;
     Ok(())
 }

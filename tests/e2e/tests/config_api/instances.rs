@@ -2,8 +2,8 @@
 
 use e2e::check::{expect_error_in, expect_id, expect_keys, expect_timestamp};
 use e2e::seed::{
-    actions, admin_key, audit, create_org, create_project, expect_audit, field, find_audit, list_all, now_ms,
-    seed_tenant, unique,
+    actions, admin_key, audit, create_org, create_project, expect_audit, field, find_audit,
+    list_all, now_ms, seed_tenant, unique,
 };
 use e2e::{case, ensure, ensure_eq, expect_error, expect_status, Case, Ctx};
 use serde_json::{json, Value};
@@ -11,12 +11,21 @@ use serde_json::{json, Value};
 pub fn cases() -> Vec<Case> {
     vec![
         case!(instance_crud_and_audit),
+        case!(instance_accepts_pinned),
         case!(instance_delete_cascades),
         case!(audit_lists_each_mutation),
     ]
 }
 
-const INSTANCE_FIELDS: [&str; 7] = ["object", "id", "org_id", "name", "slug", "created_at", "updated_at"];
+const INSTANCE_FIELDS: [&str; 7] = [
+    "object",
+    "id",
+    "org_id",
+    "name",
+    "slug",
+    "created_at",
+    "updated_at",
+];
 
 async fn instance_crud_and_audit(ctx: &Ctx) -> Result<(), String> {
     let admin = ctx.admin();
@@ -26,7 +35,7 @@ async fn instance_crud_and_audit(ctx: &Ctx) -> Result<(), String> {
     let resp = admin
         .post(
             &format!("/admin/orgs/{org_id}/instances"),
-            json!({"name": "Production", "slug": slug, "pinned": false}),
+            json!({"name": "Production", "slug": slug}),
         )
         .await?;
     let ins = expect_status(&resp, 201)?.clone();
@@ -41,23 +50,50 @@ async fn instance_crud_and_audit(ctx: &Ctx) -> Result<(), String> {
     expect_timestamp(&ins, "updated_at", now_ms())?;
 
     let path = format!("/admin/instances/{id}");
-    ensure_eq!(expect_status(&admin.get(&path).await?, 200)?, &ins, "GET after create");
+    ensure_eq!(
+        expect_status(&admin.get(&path).await?, 200)?,
+        &ins,
+        "GET after create"
+    );
     let listed = list_all(&admin, &format!("/admin/orgs/{org_id}/instances")).await?;
     ensure_eq!(listed, vec![ins.clone()], "instance list of the org");
 
     let patched = admin.patch(&path, json!({"name": "Prod EU"})).await?;
     let after = expect_status(&patched, 200)?.clone();
-    ensure_eq!(after.get("name"), Some(&json!("Prod EU")), "name after PATCH");
+    ensure_eq!(
+        after.get("name"),
+        Some(&json!("Prod EU")),
+        "name after PATCH"
+    );
     ensure_eq!(after.get("slug"), Some(&json!(slug)), "slug after PATCH");
-    ensure_eq!(expect_status(&admin.get(&path).await?, 200)?, &after, "GET after PATCH");
+    ensure_eq!(
+        expect_status(&admin.get(&path).await?, 200)?,
+        &after,
+        "GET after PATCH"
+    );
 
     expect_status(&admin.delete(&path).await?, 204)?;
     expect_error(&admin.get(&path).await?, 404, "not_found")?;
     let listed = list_all(&admin, &format!("/admin/orgs/{org_id}/instances")).await?;
-    ensure!(listed.is_empty(), "deleted instance still listed: {listed:?}");
+    ensure!(
+        listed.is_empty(),
+        "deleted instance still listed: {listed:?}"
+    );
 
     for action in ["instance.create", "instance.update", "instance.delete"] {
         expect_audit(ctx, &org_id, action, &id, "platform").await?;
+    }
+    Ok(())
+}
+
+/// `pinned` is a documented optional create field.
+async fn instance_accepts_pinned(ctx: &Ctx) -> Result<(), String> {
+    let org_id = field(&create_org(ctx, "pinned").await?, "id")?;
+    let path = format!("/admin/orgs/{org_id}/instances");
+    for pinned in [true, false] {
+        let body = json!({"name": "Pinned", "slug": unique("pinned"), "pinned": pinned});
+        let resp = ctx.admin().post(&path, body).await?;
+        expect_keys(expect_status(&resp, 201)?, &INSTANCE_FIELDS)?;
     }
     Ok(())
 }
@@ -67,7 +103,12 @@ async fn instance_delete_cascades(ctx: &Ctx) -> Result<(), String> {
     let t = seed_tenant(ctx, "inscascade").await?;
     let key = admin_key(ctx, &t.instance_id, json!({"name": "doomed"})).await?;
     expect_status(&ctx.with_key(&key.secret).get("/v1/me").await?, 200)?;
-    expect_status(&admin.delete(&format!("/admin/instances/{}", t.instance_id)).await?, 204)?;
+    expect_status(
+        &admin
+            .delete(&format!("/admin/instances/{}", t.instance_id))
+            .await?,
+        204,
+    )?;
     expect_error_in(&ctx.with_key(&key.secret).get("/v1/me").await?, &[401])?;
     for path in [
         format!("/admin/projects/{}", t.project_id),
@@ -85,7 +126,12 @@ async fn instance_delete_cascades(ctx: &Ctx) -> Result<(), String> {
 /// each mutation with its actor and target; `?instance_id=` narrows it to one instance.
 async fn audit_lists_each_mutation(ctx: &Ctx) -> Result<(), String> {
     let t = seed_tenant(ctx, "audit").await?;
-    let key = admin_key(ctx, &t.instance_id, json!({"name": "writer", "scopes": ["admin:write"]})).await?;
+    let key = admin_key(
+        ctx,
+        &t.instance_id,
+        json!({"name": "writer", "scopes": ["admin:write"]}),
+    )
+    .await?;
     let resp = ctx
         .with_key(&key.secret)
         .post(
@@ -102,16 +148,31 @@ async fn audit_lists_each_mutation(ctx: &Ctx) -> Result<(), String> {
     let got = actions(&entries);
     for (action, target, actor) in [
         ("org.create", t.org_id.clone(), "platform".to_string()),
-        ("instance.create", t.instance_id.clone(), "platform".to_string()),
-        ("project.create", t.project_id.clone(), "platform".to_string()),
+        (
+            "instance.create",
+            t.instance_id.clone(),
+            "platform".to_string(),
+        ),
+        (
+            "project.create",
+            t.project_id.clone(),
+            "platform".to_string(),
+        ),
         ("key.create", key.id.clone(), "platform".to_string()),
-        ("project.create", project_id.clone(), format!("key:{}", key.id)),
+        (
+            "project.create",
+            project_id.clone(),
+            format!("key:{}", key.id),
+        ),
     ] {
         let entry = find_audit(&entries, action, &target)
             .ok_or_else(|| format!("no {action} for {target}; actions: {got:?}"))?;
         ensure_eq!(entry.get("actor"), Some(&json!(actor)), "actor of {action}");
     }
-    let ids: Vec<&str> = entries.iter().filter_map(|e| e.get("id").and_then(Value::as_str)).collect();
+    let ids: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.get("id").and_then(Value::as_str))
+        .collect();
     let mut sorted = ids.clone();
     sorted.sort_unstable();
     ensure_eq!(ids, sorted, "audit entries in creation order");
@@ -119,7 +180,10 @@ async fn audit_lists_each_mutation(ctx: &Ctx) -> Result<(), String> {
     e2e::check::not_leaked(&audit_text, &key.secret, "the audit log")?;
 
     // Narrowed to the first instance: nothing of the other instance.
-    let path = format!("/admin/orgs/{}/audit?instance_id={}", t.org_id, t.instance_id);
+    let path = format!(
+        "/admin/orgs/{}/audit?instance_id={}",
+        t.org_id, t.instance_id
+    );
     let narrowed = list_all(&ctx.admin(), &path).await?;
     ensure!(!narrowed.is_empty(), "no audit entries for the instance");
     ensure!(

@@ -1,9 +1,11 @@
 //! API keys: the one-time secret, what is stored, listing, and what a key may grant.
 
-use e2e::check::{expect_error_in, expect_id, expect_keys, expect_timestamp, no_secret_fields, not_leaked};
+use e2e::check::{
+    expect_error_in, expect_id, expect_keys, expect_timestamp, no_secret_fields, not_leaked,
+};
 use e2e::seed::{
-    admin_key, audit, create_key, create_project, create_user, expect_audit, expect_no_audit, field, list_all,
-    now_ms, request_id, seed_tenant, Key,
+    admin_key, audit, create_key, create_project, create_user, expect_audit, expect_no_audit,
+    field, list_all, now_ms, request_id, seed_tenant, Key,
 };
 use e2e::{case, ensure, ensure_eq, expect_error, expect_status, Case, Ctx};
 use reqwest::Method;
@@ -66,7 +68,10 @@ pub async fn expect_row_has_no_secret(ctx: &Ctx, key: &Key) -> Result<(), String
     let text = serde_json::to_string(row).unwrap_or_default();
     not_leaked(&text, &key.secret, "the api_keys row")?;
     let hash = field(row, "key_hash")?;
-    ensure!(hash != key.secret && !hash.is_empty(), "key_hash is the secret or empty");
+    ensure!(
+        hash != key.secret && !hash.is_empty(),
+        "key_hash is the secret or empty"
+    );
     let prefix: String = key.secret.chars().take(12).collect();
     ensure_eq!(row.get("prefix"), Some(&json!(prefix)), "stored prefix");
     Ok(())
@@ -106,15 +111,25 @@ async fn key_secret_is_shown_once_and_never_stored(ctx: &Ctx) -> Result<(), Stri
     expect_keys(body, &KEY_FIELDS)?;
     no_secret_fields(body)?;
     not_leaked(&got.text, &key.secret, "GET /admin/keys/{id}")?;
-    ensure_eq!(body, &without_secret(&key.body), "GET equals the created key without its secret");
-    let list = admin.get(&format!("/admin/instances/{}/keys", t.instance_id)).await?;
+    ensure_eq!(
+        body,
+        &without_secret(&key.body),
+        "GET equals the created key without its secret"
+    );
+    let list = admin
+        .get(&format!("/admin/instances/{}/keys", t.instance_id))
+        .await?;
     ensure_eq!(list.data()?, &vec![body.clone()], "key list");
     no_secret_fields(&list.body)?;
     not_leaked(&list.text, &key.secret, "the key list")?;
     expect_row_has_no_secret(ctx, &key).await?;
 
     let me = ctx.with_key(&key.secret).get("/v1/me").await?;
-    ensure_eq!(expect_status(&me, 200)?.get("key_id"), Some(&json!(key.id)), "GET /v1/me key_id");
+    ensure_eq!(
+        expect_status(&me, 200)?.get("key_id"),
+        Some(&json!(key.id)),
+        "GET /v1/me key_id"
+    );
 
     expect_status(&admin.delete(&path).await?, 204)?;
     expect_error(&admin.get(&path).await?, 404, "not_found")?;
@@ -136,16 +151,40 @@ async fn key_environment_and_project_filter(ctx: &Ctx) -> Result<(), String> {
     )
     .await?;
     expect_secret_format(&test_key.secret, "test")?;
-    ensure_eq!(test_key.body.get("environment"), Some(&json!("test")), "environment");
-    ensure_eq!(test_key.body.get("project_id"), Some(&json!(t.project_id)), "project_id");
-    admin_key(ctx, &t.instance_id, json!({"name": "other", "project_id": other})).await?;
+    ensure_eq!(
+        test_key.body.get("environment"),
+        Some(&json!("test")),
+        "environment"
+    );
+    ensure_eq!(
+        test_key.body.get("project_id"),
+        Some(&json!(t.project_id)),
+        "project_id"
+    );
+    admin_key(
+        ctx,
+        &t.instance_id,
+        json!({"name": "other", "project_id": other}),
+    )
+    .await?;
     admin_key(ctx, &t.instance_id, json!({"name": "instance-wide"})).await?;
 
     let path = format!("/admin/instances/{}/keys", t.instance_id);
-    ensure_eq!(list_all(&admin, &path).await?.len(), 3, "all keys of the instance");
+    ensure_eq!(
+        list_all(&admin, &path).await?.len(),
+        3,
+        "all keys of the instance"
+    );
     let filtered = list_all(&admin, &format!("{path}?project_id={}", t.project_id)).await?;
-    let ids: Vec<String> = filtered.iter().filter_map(|k| field(k, "id").ok()).collect();
-    ensure_eq!(ids, vec![test_key.id.clone()], "keys filtered by project_id");
+    let ids: Vec<String> = filtered
+        .iter()
+        .filter_map(|k| field(k, "id").ok())
+        .collect();
+    ensure_eq!(
+        ids,
+        vec![test_key.id.clone()],
+        "keys filtered by project_id"
+    );
     Ok(())
 }
 
@@ -153,27 +192,63 @@ async fn key_environment_and_project_filter(ctx: &Ctx) -> Result<(), String> {
 /// to the instance. Each refusal writes nothing.
 async fn key_cannot_grant_more_than_allowed(ctx: &Ctx) -> Result<(), String> {
     let t = seed_tenant(ctx, "grant").await?;
-    let writer = admin_key(ctx, &t.instance_id, json!({"name": "writer", "scopes": ["admin:write"]})).await?;
+    let writer = admin_key(
+        ctx,
+        &t.instance_id,
+        json!({"name": "writer", "scopes": ["admin:write"]}),
+    )
+    .await?;
     let as_writer = ctx.with_key(&writer.secret);
     // Allowed: scopes it has.
-    create_key(ctx, &as_writer, &t.instance_id, json!({"name": "sub", "scopes": ["admin:read"]})).await?;
-    let member = field(&create_user(ctx, &t.org_id, "member", &[t.instance_id.as_str()]).await?, "id")?;
+    create_key(
+        ctx,
+        &as_writer,
+        &t.instance_id,
+        json!({"name": "sub", "scopes": ["admin:read"]}),
+    )
+    .await?;
+    let member = field(
+        &create_user(ctx, &t.org_id, "member", &[t.instance_id.as_str()]).await?,
+        "id",
+    )?;
     let outsider = field(&create_user(ctx, &t.org_id, "member", &[]).await?, "id")?;
     let path = format!("/admin/instances/{}/keys", t.instance_id);
     let admin = ctx.admin();
     let before = list_all(&admin, &path).await?.len();
     let refusals = [
-        (&as_writer, json!({"name": "more", "scopes": ["generate"]}), vec![403]),
-        (&as_writer, json!({"name": "more", "scopes": ["admin:write", "generate"]}), vec![403]),
-        (&admin, json!({"name": "m", "scopes": ["admin:write"], "user_id": member}), vec![400, 403, 422]),
-        (&admin, json!({"name": "o", "user_id": outsider}), vec![400, 403, 404, 422]),
+        (
+            &as_writer,
+            json!({"name": "more", "scopes": ["generate"]}),
+            vec![403],
+        ),
+        (
+            &as_writer,
+            json!({"name": "more", "scopes": ["admin:write", "generate"]}),
+            vec![403],
+        ),
+        (
+            &admin,
+            json!({"name": "m", "scopes": ["admin:write"], "user_id": member}),
+            vec![400, 403, 422],
+        ),
+        (
+            &admin,
+            json!({"name": "o", "user_id": outsider}),
+            vec![400, 403, 404, 422],
+        ),
     ];
     for (api, body, statuses) in refusals {
         let rid = request_id("grant");
-        let resp = api.send_with_id(Method::POST, &path, Some(body), &rid).await?;
+        let resp = api
+            .send_with_id(Method::POST, &path, Some(body), &rid)
+            .await?;
         expect_error_in(&resp, &statuses)?;
         expect_no_audit(ctx, &rid).await?;
     }
-    ensure_eq!(list_all(&admin, &path).await?.len(), before, "keys after refusals");
+    ensure_eq!(
+        list_all(&admin, &path).await?.len(),
+        before,
+        "keys after refusals"
+    );
     Ok(())
 }

@@ -18,7 +18,9 @@ pub fn cases() -> Vec<Case> {
 fn expect_echo(body: &Value, sent: &Value) -> Result<(), String> {
     let sent = sent.as_object().ok_or("sent body is not an object")?;
     for (name, want) in sent {
-        let got = body.get(name).ok_or_else(|| format!("model has no `{name}`: {body}"))?;
+        let got = body
+            .get(name)
+            .ok_or_else(|| format!("model has no `{name}`: {body}"))?;
         let same = match (got.as_f64(), want.as_f64()) {
             (Some(a), Some(b)) => (a - b).abs() < 1e-9,
             _ => got == want,
@@ -40,28 +42,51 @@ async fn model_crud_patch_null_and_audit(ctx: &Ctx) -> Result<(), String> {
     let created = expect_status(&admin.post(&base, sent.clone()).await?, 201)?.clone();
     expect_echo(&created, &sent)?;
     let path = format!("{base}/chat-main");
-    ensure_eq!(expect_status(&admin.get(&path).await?, 200)?, &created, "GET after create");
-    ensure_eq!(list_all(&admin, &base).await?, vec![created.clone()], "model list");
+    ensure_eq!(
+        expect_status(&admin.get(&path).await?, 200)?,
+        &created,
+        "GET after create"
+    );
+    ensure_eq!(
+        list_all(&admin, &base).await?,
+        vec![created.clone()],
+        "model list"
+    );
 
     // A second model may fall back to the first.
     let second = json!({"id": "chat-cheap", "provider": "openai", "upstream_model": "gpt-4.1-nano",
                         "fallbacks": ["chat-main"]});
-    expect_echo(expect_status(&admin.post(&base, second.clone()).await?, 201)?, &second)?;
+    expect_echo(
+        expect_status(&admin.post(&base, second.clone()).await?, 201)?,
+        &second,
+    )?;
 
     // null clears a nullable field; other fields stay.
     let patch = json!({"max_output_tokens": null, "input_price_per_mtok": null, "enabled": false});
     let after = expect_status(&admin.patch(&path, patch.clone()).await?, 200)?.clone();
     expect_echo(&after, &patch)?;
-    ensure_eq!(after.get("upstream_model"), Some(&json!("gpt-4o-mini")), "upstream_model after PATCH");
+    ensure_eq!(
+        after.get("upstream_model"),
+        Some(&json!("gpt-4o-mini")),
+        "upstream_model after PATCH"
+    );
     ensure!(
         after.get("output_price_per_mtok").and_then(Value::as_f64) == Some(0.6),
         "output_price_per_mtok after PATCH: {after}"
     );
-    ensure_eq!(expect_status(&admin.get(&path).await?, 200)?, &after, "GET after PATCH");
+    ensure_eq!(
+        expect_status(&admin.get(&path).await?, 200)?,
+        &after,
+        "GET after PATCH"
+    );
 
     expect_status(&admin.delete(&path).await?, 204)?;
     expect_error(&admin.get(&path).await?, 404, "not_found")?;
-    let left: Vec<String> = list_all(&admin, &base).await?.iter().filter_map(|m| field(m, "id").ok()).collect();
+    let left: Vec<String> = list_all(&admin, &base)
+        .await?
+        .iter()
+        .filter_map(|m| field(m, "id").ok())
+        .collect();
     ensure_eq!(left, vec!["chat-cheap".to_string()], "models after delete");
     for action in ["model.create", "model.update", "model.delete"] {
         expect_audit(ctx, &t.org_id, action, "chat-main", "platform").await?;
@@ -74,7 +99,13 @@ async fn model_openai_compatible_with_base_url(ctx: &Ctx) -> Result<(), String> 
     let key = format!("sk-e2e-{}", e2e::seed::unique("local"));
     ctx.remember_secret(&key);
     let pk = format!("/admin/instances/{}/provider-keys/local-llm", t.instance_id);
-    let resp = ctx.admin().put(&pk, json!({"api_key": key, "provider": "openai_compatible"})).await?;
+    let resp = ctx
+        .admin()
+        .put(
+            &pk,
+            json!({"api_key": key, "provider": "openai_compatible"}),
+        )
+        .await?;
     expect_status(&resp, 200)?;
     let base = format!("/admin/instances/{}/models", t.instance_id);
     let sent = json!({"id": "local", "provider": "openai_compatible", "upstream_model": "llama-3",
@@ -82,7 +113,10 @@ async fn model_openai_compatible_with_base_url(ctx: &Ctx) -> Result<(), String> 
     let created = expect_status(&ctx.admin().post(&base, sent.clone()).await?, 201)?.clone();
     expect_echo(&created, &sent)?;
     // PATCH can clear base_url only by giving another valid one; null on a required field is refused.
-    let resp = ctx.admin().patch(&format!("{base}/local"), json!({"base_url": null})).await?;
+    let resp = ctx
+        .admin()
+        .patch(&format!("{base}/local"), json!({"base_url": null}))
+        .await?;
     expect_error_in(&resp, &[400, 422])?.message_contains("base_url")?;
     Ok(())
 }
@@ -99,23 +133,56 @@ async fn model_validation_writes_nothing(ctx: &Ctx) -> Result<(), String> {
         body
     };
     let cases: Vec<(Value, &[u16], &str)> = vec![
-        (json!({"id": "c1", "provider": "openai_compatible", "upstream_model": "x"}), &[422], "base_url"),
-        (ok(json!({"provider": "openai_compatible", "base_url": "ftp://example.test/v1"})), &[400, 422], "base_url"),
-        (ok(json!({"base_url": "not a url"})), &[400, 422], "base_url"),
-        (ok(json!({"input_price_per_mtok": -1.0})), &[400, 422], "input_price_per_mtok"),
-        (ok(json!({"output_price_per_mtok": -0.5})), &[400, 422], "output_price_per_mtok"),
-        (ok(json!({"price_per_image": -2})), &[400, 422], "price_per_image"),
+        (
+            json!({"id": "c1", "provider": "openai_compatible", "upstream_model": "x"}),
+            &[422],
+            "base_url",
+        ),
+        (
+            ok(json!({"provider": "openai_compatible", "base_url": "ftp://example.test/v1"})),
+            &[400, 422],
+            "base_url",
+        ),
+        (
+            ok(json!({"base_url": "not a url"})),
+            &[400, 422],
+            "base_url",
+        ),
+        (
+            ok(json!({"input_price_per_mtok": -1.0})),
+            &[400, 422],
+            "input_price_per_mtok",
+        ),
+        (
+            ok(json!({"output_price_per_mtok": -0.5})),
+            &[400, 422],
+            "output_price_per_mtok",
+        ),
+        (
+            ok(json!({"price_per_image": -2})),
+            &[400, 422],
+            "price_per_image",
+        ),
         (ok(json!({"fallbacks": ["m1"]})), &[400, 422], "fallbacks"),
         (ok(json!({"provider": "bogus"})), &[400, 422], "provider"),
-        (ok(json!({"capabilities": ["telepathy"]})), &[400, 422], "capabilities"),
+        (
+            ok(json!({"capabilities": ["telepathy"]})),
+            &[400, 422],
+            "capabilities",
+        ),
     ];
     for (body, statuses, field_name) in cases {
         let rid = request_id("model-bad");
-        let resp = admin.send_with_id(Method::POST, &base, Some(body), &rid).await?;
+        let resp = admin
+            .send_with_id(Method::POST, &base, Some(body), &rid)
+            .await?;
         expect_error_in(&resp, statuses)?.message_contains(field_name)?;
         expect_no_audit(ctx, &rid).await?;
     }
-    ensure!(list_all(&admin, &base).await?.is_empty(), "a refused model was written");
+    ensure!(
+        list_all(&admin, &base).await?.is_empty(),
+        "a refused model was written"
+    );
     // The same checks apply to PATCH.
     expect_status(&admin.post(&base, ok(json!({}))).await?, 201)?;
     for (patch, field_name) in [

@@ -19,7 +19,11 @@ pub fn cases() -> Vec<Case> {
 
 async fn health_is_ok(ctx: &Ctx) -> Result<(), String> {
     let resp = ctx.anon().get("/health").await?;
-    ensure_eq!(expect_status(&resp, 200)?, &json!({"status": "ok"}), "GET /health body");
+    ensure_eq!(
+        expect_status(&resp, 200)?,
+        &json!({"status": "ok"}),
+        "GET /health body"
+    );
     Ok(())
 }
 
@@ -63,7 +67,10 @@ async fn every_response_has_a_request_id(ctx: &Ctx) -> Result<(), String> {
         admin.get("/admin/orgs/nope").await?,
         admin.get(&format!("/admin/orgs/{org_id}")).await?,
         admin
-            .post(&format!("/admin/orgs/{org_id}/instances"), json!({"name": "x"}))
+            .post(
+                &format!("/admin/orgs/{org_id}/instances"),
+                json!({"name": "x"}),
+            )
             .await?,
         admin.delete(&format!("/admin/orgs/{org_id}")).await?,
         admin.get(&format!("/admin/orgs/{org_id}")).await?,
@@ -74,7 +81,11 @@ async fn every_response_has_a_request_id(ctx: &Ctx) -> Result<(), String> {
             .request_id()
             .filter(|id| !id.is_empty())
             .ok_or_else(|| format!("no x-request-id on {}", resp.describe()))?;
-        ensure!(!seen.contains(&id), "x-request-id {id} repeated on {}", resp.describe());
+        ensure!(
+            !seen.contains(&id),
+            "x-request-id {id} repeated on {}",
+            resp.describe()
+        );
         seen.push(id);
     }
     Ok(())
@@ -82,26 +93,57 @@ async fn every_response_has_a_request_id(ctx: &Ctx) -> Result<(), String> {
 
 async fn caller_request_id_is_echoed(ctx: &Ctx) -> Result<(), String> {
     let sent = "abc-123";
-    let ok = ctx.anon().raw(Method::GET, "/health", None, &[("x-request-id", sent)]).await?;
+    let ok = ctx
+        .anon()
+        .raw(Method::GET, "/health", None, &[("x-request-id", sent)])
+        .await?;
     expect_status(&ok, 200)?;
-    ensure_eq!(ok.request_id(), Some(sent), "echoed x-request-id on /health");
+    ensure_eq!(
+        ok.request_id(),
+        Some(sent),
+        "echoed x-request-id on /health"
+    );
     // An error carries the same id in the header and in error.request_id.
     let err = ctx
         .admin()
-        .raw(Method::GET, "/admin/orgs/nope", None, &[("x-request-id", sent)])
+        .raw(
+            Method::GET,
+            "/admin/orgs/nope",
+            None,
+            &[("x-request-id", sent)],
+        )
         .await?;
     expect_error_in(&err, &[400])?;
-    ensure_eq!(err.request_id(), Some(sent), "echoed x-request-id on an error");
-    let unauth = ctx.anon().raw(Method::GET, "/v1/me", None, &[("x-request-id", sent)]).await?;
+    ensure_eq!(
+        err.request_id(),
+        Some(sent),
+        "echoed x-request-id on an error"
+    );
+    let unauth = ctx
+        .anon()
+        .raw(Method::GET, "/v1/me", None, &[("x-request-id", sent)])
+        .await?;
     expect_error_in(&unauth, &[401])?;
-    ensure_eq!(unauth.request_id(), Some(sent), "echoed x-request-id on a 401");
+    ensure_eq!(
+        unauth.request_id(),
+        Some(sent),
+        "echoed x-request-id on a 401"
+    );
     // A value that is not sane (markup, far too long) is replaced by a generated id.
     let insane = format!("<script>{}", "a".repeat(400));
     let resp = ctx
         .anon()
-        .raw(Method::GET, "/health", None, &[("x-request-id", insane.as_str())])
+        .raw(
+            Method::GET,
+            "/health",
+            None,
+            &[("x-request-id", insane.as_str())],
+        )
         .await?;
     let got = resp.request_id().unwrap_or_default();
-    ensure!(!got.is_empty() && got != insane, "an insane x-request-id was echoed back");
+    ensure!(
+        !got.is_empty() && got != insane,
+        "an insane x-request-id was echoed back"
+    );
     Ok(())
 }

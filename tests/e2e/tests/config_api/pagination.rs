@@ -17,10 +17,16 @@ async fn pages_of_two_in_creation_order(ctx: &Ctx) -> Result<(), String> {
     let admin = ctx.admin();
     let org = e2e::seed::create_org(ctx, "pages").await?;
     let org_id = field(&org, "id")?;
-    let instance_id = field(&e2e::seed::create_instance(ctx, &org_id, "pages").await?, "id")?;
+    let instance_id = field(
+        &e2e::seed::create_instance(ctx, &org_id, "pages").await?,
+        "id",
+    )?;
     let mut created = Vec::new();
     for i in 0..5 {
-        created.push(field(&create_project(ctx, &instance_id, &format!("p{i}")).await?, "id")?);
+        created.push(field(
+            &create_project(ctx, &instance_id, &format!("p{i}")).await?,
+            "id",
+        )?);
     }
     let base = format!("/admin/instances/{instance_id}/projects");
     let mut seen: Vec<String> = Vec::new();
@@ -42,17 +48,29 @@ async fn pages_of_two_in_creation_order(ctx: &Ctx) -> Result<(), String> {
         match body.get("next_cursor") {
             Some(Value::String(next)) => cursor = Some(next.clone()),
             Some(Value::Null) => break,
-            other => return Err(format!("next_cursor must be a string or null, got {other:?}")),
+            other => {
+                return Err(format!(
+                    "next_cursor must be a string or null, got {other:?}"
+                ))
+            }
         }
     }
     ensure_eq!(sizes, vec![2, 2, 1], "page sizes with limit=2");
-    ensure_eq!(seen, created, "items across pages (creation order, no duplicates)");
+    ensure_eq!(
+        seen,
+        created,
+        "items across pages (creation order, no duplicates)"
+    );
 
     // Default limit: everything in one page, next_cursor null.
     let resp = admin.get(&base).await?;
     let body = expect_status(&resp, 200)?;
     ensure_eq!(resp.data()?.len(), 5, "default page size");
-    ensure_eq!(body.get("next_cursor"), Some(&Value::Null), "next_cursor of a complete page");
+    ensure_eq!(
+        body.get("next_cursor"),
+        Some(&Value::Null),
+        "next_cursor of a complete page"
+    );
     Ok(())
 }
 

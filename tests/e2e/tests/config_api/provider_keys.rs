@@ -13,7 +13,15 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-const PROVIDER_KEY_FIELDS: [&str; 7] = ["object", "name", "provider", "configured", "hint", "created_at", "updated_at"];
+const PROVIDER_KEY_FIELDS: [&str; 7] = [
+    "object",
+    "name",
+    "provider",
+    "configured",
+    "hint",
+    "created_at",
+    "updated_at",
+];
 
 /// A fake provider key unique to this run, remembered for the log check.
 fn plaintext(ctx: &Ctx, tail: &str) -> String {
@@ -37,7 +45,10 @@ async fn put_key(ctx: &Ctx, path: &str, key: &str) -> Result<Value, String> {
         ensure_eq!(body.get(name), Some(&want), "provider key `{name}`");
     }
     let hint = field(&body, "hint")?;
-    ensure!(!hint.is_empty() && hint.len() < key.len() / 2, "hint {hint:?} reveals too much");
+    ensure!(
+        !hint.is_empty() && hint.len() < key.len() / 2,
+        "hint {hint:?} reveals too much"
+    );
     Ok(body)
 }
 
@@ -71,26 +82,60 @@ async fn provider_key_set_replace_delete(ctx: &Ctx) -> Result<(), String> {
     // PUT again replaces: new hint, newer updated_at, same created_at.
     let second_key = plaintext(ctx, "BBBBqrst");
     let second = put_key(ctx, &path, &second_key).await?;
-    ensure!(second.get("hint") != first.get("hint"), "hint unchanged after replace: {second}");
-    ensure_eq!(second.get("created_at"), first.get("created_at"), "created_at after replace");
-    let (t1, t2) = (
-        first.get("updated_at").and_then(Value::as_i64).unwrap_or_default(),
-        second.get("updated_at").and_then(Value::as_i64).unwrap_or_default(),
+    ensure!(
+        second.get("hint") != first.get("hint"),
+        "hint unchanged after replace: {second}"
     );
-    ensure!(t2 >= t1 && t2 > now_ms() - 86_400_000, "updated_at {t2} after replace (was {t1})");
-    ensure_eq!(admin.get(&base).await?.data()?.len(), 1, "provider keys after replace");
+    ensure_eq!(
+        second.get("created_at"),
+        first.get("created_at"),
+        "created_at after replace"
+    );
+    let (t1, t2) = (
+        first
+            .get("updated_at")
+            .and_then(Value::as_i64)
+            .unwrap_or_default(),
+        second
+            .get("updated_at")
+            .and_then(Value::as_i64)
+            .unwrap_or_default(),
+    );
+    ensure!(
+        t2 >= t1 && t2 > now_ms() - 86_400_000,
+        "updated_at {t2} after replace (was {t1})"
+    );
+    ensure_eq!(
+        admin.get(&base).await?.data()?.len(),
+        1,
+        "provider keys after replace"
+    );
     let sealed_again = sealed_key(ctx, &t.instance_id).await?;
     ensure!(sealed_again != sealed, "sealed_key unchanged after replace");
     not_leaked(&sealed_again, &second_key, "sealed_key")?;
 
     expect_status(&admin.delete(&path).await?, 204)?;
-    ensure!(admin.get(&base).await?.data()?.is_empty(), "deleted provider key still listed");
+    ensure!(
+        admin.get(&base).await?.data()?.is_empty(),
+        "deleted provider key still listed"
+    );
     expect_error(&admin.delete(&path).await?, 404, "not_found")?;
 
     let entries = audit(ctx, &t.org_id).await?;
-    for entry in entries.iter().filter(|e| field(e, "action").is_ok_and(|a| a.starts_with("provider_key."))) {
-        ensure_eq!(entry.get("actor"), Some(&json!("platform")), "provider key audit actor");
-        ensure_eq!(entry.get("instance_id"), Some(&json!(t.instance_id)), "provider key audit instance_id");
+    for entry in entries
+        .iter()
+        .filter(|e| field(e, "action").is_ok_and(|a| a.starts_with("provider_key.")))
+    {
+        ensure_eq!(
+            entry.get("actor"),
+            Some(&json!("platform")),
+            "provider key audit actor"
+        );
+        ensure_eq!(
+            entry.get("instance_id"),
+            Some(&json!(t.instance_id)),
+            "provider key audit instance_id"
+        );
         ensure!(
             field(entry, "target_id").is_ok_and(|id| id.contains("openai")),
             "provider key audit target_id does not name the key: {entry}"
@@ -112,8 +157,16 @@ async fn provider_key_custom_name_needs_provider(ctx: &Ctx) -> Result<(), String
     let t = seed_tenant(ctx, "pkcustom").await?;
     let base = format!("/admin/instances/{}/provider-keys", t.instance_id);
     let refusals = [
-        ("local-llm", json!({"api_key": plaintext(ctx, "noprov")}), "provider"),
-        ("local-llm", json!({"api_key": plaintext(ctx, "badprov"), "provider": "bogus"}), "provider"),
+        (
+            "local-llm",
+            json!({"api_key": plaintext(ctx, "noprov")}),
+            "provider",
+        ),
+        (
+            "local-llm",
+            json!({"api_key": plaintext(ctx, "badprov"), "provider": "bogus"}),
+            "provider",
+        ),
         ("openai", json!({"provider": "openai"}), "api_key"),
         ("openai", json!({"api_key": ""}), "api_key"),
     ];
@@ -127,17 +180,30 @@ async fn provider_key_custom_name_needs_provider(ctx: &Ctx) -> Result<(), String
     }
     // A name that is not a slug.
     let resp = admin
-        .put(&format!("{base}/Bad_Name"), json!({"api_key": plaintext(ctx, "badname"), "provider": "openai"}))
+        .put(
+            &format!("{base}/Bad_Name"),
+            json!({"api_key": plaintext(ctx, "badname"), "provider": "openai"}),
+        )
         .await?;
     expect_error_in(&resp, &[400, 404])?;
-    ensure!(admin.get(&base).await?.data()?.is_empty(), "a refused provider key was written");
+    ensure!(
+        admin.get(&base).await?.data()?.is_empty(),
+        "a refused provider key was written"
+    );
 
     let key = plaintext(ctx, "local");
     let resp = admin
-        .put(&format!("{base}/local-llm"), json!({"api_key": key, "provider": "openai_compatible"}))
+        .put(
+            &format!("{base}/local-llm"),
+            json!({"api_key": key, "provider": "openai_compatible"}),
+        )
         .await?;
     let body = expect_status(&resp, 200)?;
     ensure_eq!(body.get("name"), Some(&json!("local-llm")), "name");
-    ensure_eq!(body.get("provider"), Some(&json!("openai_compatible")), "provider");
+    ensure_eq!(
+        body.get("provider"),
+        Some(&json!("openai_compatible")),
+        "provider"
+    );
     not_leaked(&resp.text, &key, "the PUT response")
 }

@@ -2,8 +2,8 @@
 
 use e2e::check::{expect_error_in, expect_id, expect_keys, expect_timestamp};
 use e2e::seed::{
-    admin_key, create_instance, create_org, expect_audit, expect_no_audit, field, list_all, now_ms, request_id,
-    seed_tenant, unique,
+    admin_key, create_instance, create_org, expect_audit, expect_no_audit, field, list_all, now_ms,
+    request_id, seed_tenant, unique,
 };
 use e2e::{case, ensure, ensure_eq, expect_error, expect_status, Case, Ctx};
 use reqwest::Method;
@@ -55,25 +55,55 @@ async fn user_crud_and_audit(ctx: &Ctx) -> Result<(), String> {
 
     let path = format!("/admin/users/{id}");
     let list_path = format!("/admin/orgs/{org_id}/users");
-    ensure_eq!(expect_status(&admin.get(&path).await?, 200)?, &user, "GET after create");
-    ensure_eq!(list_all(&admin, &list_path).await?, vec![user.clone()], "user list");
+    ensure_eq!(
+        expect_status(&admin.get(&path).await?, 200)?,
+        &user,
+        "GET after create"
+    );
+    ensure_eq!(
+        list_all(&admin, &list_path).await?,
+        vec![user.clone()],
+        "user list"
+    );
 
     // instance_ids replaces the set.
     let resp = admin
-        .patch(&path, json!({"role": "admin", "name": "Ada L.", "instance_ids": [i2]}))
+        .patch(
+            &path,
+            json!({"role": "admin", "name": "Ada L.", "instance_ids": [i2]}),
+        )
         .await?;
     let after = expect_status(&resp, 200)?.clone();
     ensure_eq!(after.get("role"), Some(&json!("admin")), "role after PATCH");
-    ensure_eq!(after.get("name"), Some(&json!("Ada L.")), "name after PATCH");
-    ensure_eq!(after.get("instance_ids"), Some(&json!([i2])), "instance_ids after PATCH");
+    ensure_eq!(
+        after.get("name"),
+        Some(&json!("Ada L.")),
+        "name after PATCH"
+    );
+    ensure_eq!(
+        after.get("instance_ids"),
+        Some(&json!([i2])),
+        "instance_ids after PATCH"
+    );
     ensure_eq!(after.get("email"), Some(&json!(email)), "email after PATCH");
-    ensure_eq!(expect_status(&admin.get(&path).await?, 200)?, &after, "GET after PATCH");
+    ensure_eq!(
+        expect_status(&admin.get(&path).await?, 200)?,
+        &after,
+        "GET after PATCH"
+    );
     let resp = admin.patch(&path, json!({"instance_ids": []})).await?;
-    ensure_eq!(expect_status(&resp, 200)?.get("instance_ids"), Some(&json!([])), "emptied instance_ids");
+    ensure_eq!(
+        expect_status(&resp, 200)?.get("instance_ids"),
+        Some(&json!([])),
+        "emptied instance_ids"
+    );
 
     expect_status(&admin.delete(&path).await?, 204)?;
     expect_error(&admin.get(&path).await?, 404, "not_found")?;
-    ensure!(list_all(&admin, &list_path).await?.is_empty(), "deleted user still listed");
+    ensure!(
+        list_all(&admin, &list_path).await?.is_empty(),
+        "deleted user still listed"
+    );
     for action in ["user.create", "user.update", "user.delete"] {
         expect_audit(ctx, &org_id, action, &id, "platform").await?;
     }
@@ -92,7 +122,9 @@ async fn user_rejects_foreign_instance_and_bad_role(ctx: &Ctx) -> Result<(), Str
     ];
     for body in attempts {
         let rid = request_id("user-bad");
-        let resp = admin.send_with_id(Method::POST, &path, Some(body.clone()), &rid).await?;
+        let resp = admin
+            .send_with_id(Method::POST, &path, Some(body.clone()), &rid)
+            .await?;
         let err = expect_error_in(&resp, &[400, 404, 422])?;
         ensure!(
             err.message.contains("instance_ids") || err.message.contains("role"),
@@ -101,7 +133,10 @@ async fn user_rejects_foreign_instance_and_bad_role(ctx: &Ctx) -> Result<(), Str
         );
         expect_no_audit(ctx, &rid).await?;
     }
-    ensure!(list_all(&admin, &path).await?.is_empty(), "a rejected user was written");
+    ensure!(
+        list_all(&admin, &path).await?.is_empty(),
+        "a rejected user was written"
+    );
     Ok(())
 }
 
@@ -109,10 +144,24 @@ async fn user_delete_stops_its_keys(ctx: &Ctx) -> Result<(), String> {
     let t = seed_tenant(ctx, "userkeys").await?;
     let user = e2e::seed::create_user(ctx, &t.org_id, "admin", &[t.instance_id.as_str()]).await?;
     let user_id = field(&user, "id")?;
-    let key = admin_key(ctx, &t.instance_id, json!({"name": "mine", "user_id": user_id})).await?;
+    let key = admin_key(
+        ctx,
+        &t.instance_id,
+        json!({"name": "mine", "user_id": user_id}),
+    )
+    .await?;
     expect_status(&ctx.with_key(&key.secret).get("/v1/me").await?, 200)?;
-    expect_status(&ctx.admin().delete(&format!("/admin/users/{user_id}")).await?, 204)?;
+    expect_status(
+        &ctx.admin()
+            .delete(&format!("/admin/users/{user_id}"))
+            .await?,
+        204,
+    )?;
     expect_error_in(&ctx.with_key(&key.secret).get("/v1/me").await?, &[401])?;
-    expect_error(&ctx.admin().get(&format!("/admin/keys/{}", key.id)).await?, 404, "not_found")?;
+    expect_error(
+        &ctx.admin().get(&format!("/admin/keys/{}", key.id)).await?,
+        404,
+        "not_found",
+    )?;
     Ok(())
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Seeds the demo tenant through the admin API (idempotent) and prints a working request.
+
+usage: seed_demo.py BASE_URL ADMIN_TOKEN STATE_FILE
+The demo: org "demo" > instance "production" > project "playground", an owner user, and a tenant API key
+(kept in STATE_FILE so a restart with the same persisted state reuses it).
+"""
+import json
+import sys
+import urllib.error
+import urllib.request
+
+
+def call(base, token, method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method)
+    req.add_header("Authorization", "Bearer " + token)
+    req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+def find_or_create(base, token, list_path, match, create_body):
+    status, page = call(base, token, "GET", list_path + "?limit=200")
+    if status != 200:
+        sys.exit(f"GET {list_path}: {status} {page}")
+    for item in page["data"]:
+        if all(item.get(k) == v for k, v in match.items()):
+            return item
+    status, item = call(base, token, "POST", list_path, create_body)
+    if status != 201:
+        sys.exit(f"POST {list_path}: {status} {item}")
+    return item
+
+
+def seed(base, admin):
+    org = find_or_create(base, admin, "/admin/orgs", {"slug": "demo"}, {"name": "Demo Org", "slug": "demo"})
+    ins = find_or_create(base, admin, f"/admin/orgs/{org['id']}/instances", {"slug": "production"},
+                         {"name": "Production", "slug": "production"})
+    prj = find_or_create(base, admin, f"/admin/instances/{ins['id']}/projects", {"slug": "playground"},
+                         {"name": "Playground", "slug": "playground"})
+    user = find_or_create(base, admin, f"/admin/orgs/{org['id']}/users", {"email": "admin@demo.local"},
+                          {"email": "admin@demo.local", "name": "Demo Admin", "role": "owner"})
+    status, key = call(base, admin, "POST", f"/admin/instances/{ins['id']}/keys", {
+        "name": "demo", "user_id": user["id"], "environment": "test",
+        "scopes": ["generate", "admin:read", "admin:write"]})
+    if status != 201:
+        sys.exit(f"creating the demo key: {status} {key}")
+    return {"org_id": org["id"], "instance_id": ins["id"], "project_id": prj["id"], "user_id": user["id"],
+            "key_id": key["id"], "api_key": key["secret"]}
+
+
+def main():
+    base, admin, state_file = sys.argv[1], sys.argv[2], sys.argv[3]
+    demo = None
+    try:
+        with open(state_file) as f:
+            demo = json.load(f)
+        if call(base, demo["api_key"], "GET", "/v1/me")[0] != 200:
+            demo = None
+    except (OSError, ValueError, KeyError):
+        demo = None
+    if demo is None:
+        demo = seed(base, admin)
+        with open(state_file, "w") as f:
+            json.dump(demo, f, indent=2)
+    print(json.dumps(demo, indent=2))
+    print()
+    print("Try it:")
+    print(f"  curl -s {base}/v1/me -H 'Authorization: Bearer {demo['api_key']}'")
+    print(f"  curl -s {base}/admin/instances/{demo['instance_id']}/projects -H 'Authorization: Bearer {demo['api_key']}'")
+
+
+if __name__ == "__main__":
+    main()
