@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Seeds the demo tenant through the admin API (idempotent) and prints a working request.
 
-usage: seed_demo.py BASE_URL ADMIN_TOKEN STATE_FILE
-The demo: org "demo" > instance "production" > project "playground", an owner user, and a tenant API key
-(kept in STATE_FILE so a restart with the same persisted state reuses it).
+usage: seed_demo.py BASE_URL ADMIN_TOKEN STATE_FILE UPSTREAM_URL
+The demo: org "demo" > instance "production" > project "playground", an owner user, a tenant API key (kept in
+STATE_FILE so a restart with the same persisted state reuses it), provider keys for openai and anthropic served
+at UPSTREAM_URL (the provider simulator), and two model configs. With OPENAI_API_KEY / ANTHROPIC_API_KEY set in
+the environment, those real keys and the real providers are used instead.
 """
+import os
 import json
 import sys
 import urllib.error
@@ -53,8 +56,32 @@ def seed(base, admin):
             "key_id": key["id"], "api_key": key["secret"]}
 
 
+def configure_models(base, admin, instance_id, upstream):
+    """Provider keys and model configs of the demo instance (PUT/replace: safe to repeat)."""
+    providers = {
+        "openai": (os.environ.get("OPENAI_API_KEY"), "https://api.openai.com/v1"),
+        "anthropic": (os.environ.get("ANTHROPIC_API_KEY"), "https://api.anthropic.com/v1"),
+    }
+    for name, (real_key, real_url) in providers.items():
+        body = {"api_key": real_key, "base_url": real_url} if real_key else \
+            {"api_key": f"sk-demo-{name}-simulated", "base_url": upstream + "/v1"}
+        status, reply = call(base, admin, "PUT", f"/admin/instances/{instance_id}/provider-keys/{name}", body)
+        if status != 200:
+            sys.exit(f"setting the {name} provider key: {status} {reply}")
+    models = [
+        {"id": "gpt-4o-mini", "provider": "openai", "upstream_model": "gpt-4o-mini",
+         "input_price_per_mtok": 0.15, "output_price_per_mtok": 0.6},
+        {"id": "claude-haiku", "provider": "anthropic", "upstream_model": "claude-3-5-haiku-latest",
+         "input_price_per_mtok": 0.8, "output_price_per_mtok": 4.0, "fallbacks": ["gpt-4o-mini"]},
+    ]
+    for model in models:
+        status, reply = call(base, admin, "POST", f"/admin/instances/{instance_id}/models", model)
+        if status not in (201, 409):
+            sys.exit(f"creating model {model['id']}: {status} {reply}")
+
+
 def main():
-    base, admin, state_file = sys.argv[1], sys.argv[2], sys.argv[3]
+    base, admin, state_file, upstream = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     demo = None
     try:
         with open(state_file) as f:
@@ -67,10 +94,14 @@ def main():
         demo = seed(base, admin)
         with open(state_file, "w") as f:
             json.dump(demo, f, indent=2)
+    configure_models(base, admin, demo["instance_id"], upstream)
     print(json.dumps(demo, indent=2))
     print()
+    key = demo["api_key"]
     print("Try it:")
-    print(f"  curl -s {base}/v1/me -H 'Authorization: Bearer {demo['api_key']}'")
+    print(f"  curl -s {base}/v1/chat/completions -H 'Authorization: Bearer {key}' \\")
+    print("    -d '{\"model\": \"gpt-4o-mini\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}]}'")
+    print(f"  curl -s {base}/v1/me -H 'Authorization: Bearer {key}'")
     print(f"  curl -s {base}/admin/instances/{demo['instance_id']}/projects -H 'Authorization: Bearer {demo['api_key']}'")
 
 

@@ -6,6 +6,10 @@ pub const DB: &str = "DB";
 pub const CACHE: &str = "CACHE";
 /// Service binding from the front door to the config worker.
 pub const CONFIG: &str = "CONFIG";
+/// Service binding from the front door to the text-gen worker.
+pub const TEXT_GEN: &str = "TEXT_GEN";
+/// Durable Object namespace of the rate limiter (class `Limiter`, hosted by the text-gen worker).
+pub const LIMITER: &str = "LIMITER";
 
 /// Secret: the bootstrap platform-admin token.
 pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
@@ -13,5 +17,9 @@ pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 pub const KEY_HASH_SECRET: &str = "KEY_HASH_SECRET";
 /// Secret: AES-GCM key material for provider keys.
 pub const PROVIDER_KEY_SECRET: &str = "PROVIDER_KEY_SECRET";
+/// Var: per-attempt upstream deadline in milliseconds.
+pub const UPSTREAM_TIMEOUT_MS: &str = "UPSTREAM_TIMEOUT_MS";
+/// Var: total time an upstream call may take across retries, in milliseconds.
+pub const UPSTREAM_BUDGET_MS: &str = "UPSTREAM_BUDGET_MS";
 /// Var: when non-empty, the deployment serves this instance only.
 pub const PINNED_INSTANCE_ID: &str = "PINNED_INSTANCE_ID";

@@ -6,10 +6,12 @@ pub mod bindings;
 pub mod call;
 pub mod clock;
 pub mod fault;
+pub mod limiter;
 pub mod principal;
 pub mod random;
 pub mod settings;
 pub mod store;
+pub mod upstream;
 
 pub use call::Call;
 pub use fault::Fault;

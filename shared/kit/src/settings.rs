@@ -11,6 +11,10 @@ pub struct Settings {
     pub provider_key_secret: String,
     /// Set on a dedicated per-instance deployment: keys of other instances are refused.
     pub pinned_instance_id: Option<String>,
+    /// Per-attempt upstream deadline.
+    pub upstream_timeout_ms: u64,
+    /// Total time an upstream call may take across retries.
+    pub upstream_budget_ms: u64,
 }
 
 impl Settings {
@@ -24,6 +28,8 @@ impl Settings {
                 .ok()
                 .map(|v| v.to_string())
                 .filter(|v| !v.is_empty()),
+            upstream_timeout_ms: number(env, bindings::UPSTREAM_TIMEOUT_MS, 60_000),
+            upstream_budget_ms: number(env, bindings::UPSTREAM_BUDGET_MS, 120_000),
         })
     }
 }
@@ -33,4 +39,11 @@ fn secret(env: &Env, name: &'static str) -> Result<String, Fault> {
         Ok(value) if !value.to_string().is_empty() => Ok(value.to_string()),
         _ => Err(Fault::Misconfigured(name)),
     }
+}
+
+fn number(env: &Env, name: &str, default: u64) -> u64 {
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(default)
 }

@@ -2,10 +2,13 @@
 //! failures to the client errors they mean. The repositories live in the sub-modules.
 
 pub mod audit;
+pub mod gateway;
 pub mod keys;
 pub mod models;
 pub mod nodes;
+pub mod policies;
 pub mod provider_keys;
+pub mod usage;
 pub mod users;
 
 use crate::bindings;

@@ -13,12 +13,14 @@ mod hierarchy;
 mod key;
 mod model;
 mod nullable;
+mod policy;
 mod provider;
 mod user;
 
 pub use hierarchy::{InstancePatch, NewInstance, NewOrg, NewProject, OrgPatch, ProjectPatch};
 pub use key::{KeyEnvironment, NewApiKey};
 pub use model::{model_id, Capability, ModelConfigPatch, NewModelConfig};
+pub use policy::{policy_path, PolicyScope, RateLimitInput};
 pub use provider::{resolve_provider, Provider, ProviderKeyInput};
 pub use user::{email, NewUser, UserPatch};
 

@@ -22,9 +22,19 @@ pub struct Principal {
     pub scopes: Vec<Scope>,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The models this key may use; `None` means every model of its instance.
+    #[serde(default)]
+    pub allowed_models: Option<Vec<String>>,
 }
 
 impl Principal {
+    /// Whether this key may call `model` (a model id or `provider/model`).
+    pub fn may_use_model(&self, model: &str) -> bool {
+        self.allowed_models
+            .as_ref()
+            .is_none_or(|allowed| allowed.iter().any(|m| m == model))
+    }
+
     /// `401 key_revoked` once revoked, `401 key_expired` from `expires_at` on.
     pub fn check_usable(&self, now_ms: i64) -> Result<(), ApiError> {
         if self.revoked_at.is_some() {
@@ -63,7 +73,11 @@ impl Actor {
             return Value::Object(body);
         };
         let scopes = key.scopes.iter().map(|s| Value::from(s.as_str())).collect();
-        let fields: [(&str, Value); 11] = [
+        let models = key
+            .allowed_models
+            .as_ref()
+            .map(|m| m.iter().map(|id| Value::from(id.as_str())).collect());
+        let fields: [(&str, Value); 12] = [
             ("kind", "api_key".into()),
             ("key_id", key.key_id.as_str().into()),
             ("key_prefix", key.key_prefix.as_str().into()),
@@ -75,6 +89,7 @@ impl Actor {
             ("role", key.role.map(Role::as_str).into()),
             ("scopes", Value::Array(scopes)),
             ("expires_at", key.expires_at.into()),
+            ("allowed_models", models.map_or(Value::Null, Value::Array)),
         ];
         body.extend(fields.into_iter().map(|(k, v)| (k.to_string(), v)));
         Value::Object(body)
@@ -115,6 +130,7 @@ mod tests {
             scopes: vec![Scope::Generate],
             expires_at: None,
             revoked_at: None,
+            allowed_models: None,
         }
     }
 
@@ -126,7 +142,7 @@ mod tests {
             json!({"object":"principal","kind":"api_key","key_id":"key_01ARYZ6S410000000000000000",
                 "key_prefix":"de_test_AbCd","name":"ci","org_id":"org_01ARYZ6S410000000000000000",
                 "instance_id":"ins_01ARYZ6S410000000000000000","project_id":null,"user_id":null,
-                "role":null,"scopes":["generate"],"expires_at":null})
+                "role":null,"scopes":["generate"],"expires_at":null,"allowed_models":null})
         );
     }
 
@@ -144,6 +160,19 @@ mod tests {
         assert_eq!(body["scopes"], json!(["generate", "admin:read"]));
         assert_eq!(body["expires_at"], 99);
         assert!(body.get("revoked_at").is_none());
+    }
+
+    #[test]
+    fn model_allow_list() {
+        let mut p = key();
+        assert!(p.may_use_model("anything"));
+        p.allowed_models = Some(vec!["gpt-4o-mini".into()]);
+        assert!(p.may_use_model("gpt-4o-mini"));
+        assert!(!p.may_use_model("openai/gpt-4o"));
+        assert_eq!(
+            Actor::Key(p).to_json()["allowed_models"],
+            json!(["gpt-4o-mini"])
+        );
     }
 
     #[test]

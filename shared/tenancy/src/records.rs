@@ -73,6 +73,8 @@ pub struct ApiKeyRecord {
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub last_rotated_at: Option<i64>,
+    /// The models this key may call; `None` = every model of its instance.
+    pub allowed_models: Option<Vec<String>>,
 }
 
 /// A key with its secret: only ever the answer to create or rotate. `Debug` hides the secret.
@@ -101,6 +103,7 @@ pub struct ProviderKeyRecord {
     /// Always `true`: a record exists only for a stored key.
     pub configured: bool,
     pub hint: String,
+    pub base_url: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -124,6 +127,30 @@ pub struct ModelConfig {
     pub enabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A rate-limit policy of an instance.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "object", rename = "rate_limit_policy")]
+pub struct RateLimitPolicy {
+    pub instance_id: String,
+    /// `provider` or `key`.
+    pub scope: String,
+    /// A provider key name or key id, or `*` for the default of the scope.
+    pub target: String,
+    pub requests_per_minute: Option<u64>,
+    pub tokens_per_minute: Option<u64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ModelConfig {
+    /// What `prompt` and `completion` tokens cost at this model's prices (unpriced → 0).
+    pub fn cost_usd(&self, prompt_tokens: u64, completion_tokens: u64) -> f64 {
+        let input = self.input_price_per_mtok.unwrap_or(0.0) * prompt_tokens as f64;
+        let output = self.output_price_per_mtok.unwrap_or(0.0) * completion_tokens as f64;
+        (input + output) / 1_000_000.0
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -104,3 +104,57 @@ fn panic_text(payload: Box<dyn Any + Send>) -> String {
         "non-string panic".to_string()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::panic, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    async fn passes(_: &Ctx) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn fails(_: &Ctx) -> Result<(), String> {
+        Err("told to".into())
+    }
+
+    async fn panics(_: &Ctx) -> Result<(), String> {
+        panic!("boom")
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_one_failed_case() {
+        let http = crate::ctx::http_client().expect("client");
+        let ctx = Arc::new(Ctx::new(
+            "http://127.0.0.1:9".into(),
+            http,
+            "t".into(),
+            ".".into(),
+            ".".into(),
+        ));
+        let cases = vec![
+            crate::case!(passes),
+            crate::case!(fails),
+            crate::case!(panics),
+        ];
+        let mut outcomes = run_all(ctx, cases, 2, Duration::from_secs(5)).await;
+        outcomes.sort_by_key(|o| o.name);
+        let got: Vec<(&str, bool)> = outcomes
+            .iter()
+            .map(|o| (o.name, o.result.is_ok()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("runner::tests::fails", false),
+                ("runner::tests::panics", false),
+                ("runner::tests::passes", true)
+            ]
+        );
+        let panicked = outcomes
+            .iter()
+            .find(|o| o.name.ends_with("panics"))
+            .expect("panics ran");
+        assert!(matches!(&panicked.result, Err(e) if e.contains("boom")));
+    }
+}

@@ -92,7 +92,11 @@ impl Stack {
             .map_err(|e| format!("cannot clone log handle: {e}"))?;
         let port = free_port()?;
         // The child of a non-leader: `setsid` execs in place (no fork), so the pid is the group id.
+        // At scripts/env.sh's default level ("warn") neither request lines nor the workers' console
+        // output reach the log, and the final leak check would read an empty log.
+        let level = std::env::var("WRANGLER_LOG").unwrap_or_else(|_| "log".to_string());
         let child = Command::new("setsid")
+            .env("WRANGLER_LOG", level)
             .args(["bash", "scripts/stack", "up", "--port", &port.to_string()])
             .arg("--persist-to")
             .arg(&dir)
@@ -133,7 +137,7 @@ impl Stack {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!(
                     "the stack exited ({status}) before /health answered; log tail:\n{}",
-                    self.log_tail(40)
+                    self.log_tail(20)
                 ));
             }
             let probe = http.get(&url).timeout(Duration::from_secs(2)).send().await;
@@ -148,24 +152,39 @@ impl Stack {
                 return Err(format!(
                     "GET /health did not answer 200 within {}s ({last}); log tail:\n{}",
                     bound.as_secs(),
-                    self.log_tail(40)
+                    self.log_tail(20)
                 ));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 
-    /// The last `lines` lines of the stack log.
+    /// The first error lines of the stack log (a build failure ends in a long backtrace), then its
+    /// last `lines` lines.
     pub fn log_tail(&self, lines: usize) -> String {
         let text = fs::read(&self.log)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
-        all.iter()
+        let errors: Vec<&str> = all
+            .iter()
+            .filter(|l| {
+                let l = l.trim_start_matches("[custom build] ").trim_start();
+                l.starts_with("error") || l.starts_with("Error") || l.starts_with("✘")
+            })
+            .take(10)
+            .copied()
+            .collect();
+        let tail: Vec<&str> = all
+            .iter()
             .skip(all.len().saturating_sub(lines))
             .copied()
-            .collect::<Vec<_>>()
-            .join("\n")
+            .collect();
+        format!(
+            "first errors:\n{}\n…\n{}",
+            errors.join("\n"),
+            tail.join("\n")
+        )
     }
 
     /// SIGINT to the group, wait up to [`STOP_GRACE`], then SIGKILL the group. Idempotent.

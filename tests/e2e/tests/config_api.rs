@@ -74,7 +74,14 @@ fn all_cases() -> Vec<Case> {
 }
 
 fn main() -> ExitCode {
-    // Arguments after `--`; flags such as `--nocapture` (from habit) are ignored.
+    // Arguments after `--`: substrings of case names; `--list` prints the names; other flags (such as
+    // `--nocapture`, from habit) are ignored.
+    if std::env::args().any(|a| a == "--list") {
+        for case in all_cases() {
+            println!("{}: test", case.name);
+        }
+        return ExitCode::SUCCESS;
+    }
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

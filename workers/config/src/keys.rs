@@ -117,6 +117,7 @@ pub async fn create(ctx: &Ctx<'_>, req: &mut Request, instance_id: &str) -> Repl
         expires_at: input.expires_at,
         revoked_at: None,
         last_rotated_at: None,
+        allowed_models: input.models.clone(),
     };
     repo::create(&ctx.writer(), &record, &hash(ctx, &key)).await?;
     ctx.created(&with_secret(record, &key))

@@ -8,8 +8,10 @@ mod keys;
 mod models;
 mod nodes;
 mod ops;
+mod policies;
 mod provider_keys;
 mod routes;
+mod usage;
 mod users;
 
 use kit::Call;

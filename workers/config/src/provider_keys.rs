@@ -36,6 +36,7 @@ pub async fn set(ctx: &Ctx<'_>, req: &mut Request, instance_id: &str, name: &str
         provider,
         sealed_key: &sealed,
         hint: &hint,
+        base_url: input.base_url.as_deref(),
     };
     let record = repo::set(&ctx.writer(), &instance.org_id, &instance.id, &key)
         .await?

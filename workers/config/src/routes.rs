@@ -1,7 +1,7 @@
 //! The route table of the config worker.
 
 use crate::ctx::Ctx;
-use crate::{audit, keys, models, nodes, ops, provider_keys, users};
+use crate::{audit, keys, models, nodes, ops, policies, provider_keys, usage, users};
 use envelope::ApiError;
 use kit::call::Reply;
 use kit::settings::Settings;
@@ -80,6 +80,14 @@ async fn admin_route(ctx: &Ctx<'_>, req: &mut Request, segments: &[&str]) -> Rep
         (["instances", ins, "provider-keys", name], Delete) => {
             provider_keys::delete(ctx, ins, name).await
         }
+        (["instances", ins, "rate-limits"], Get) => policies::list(ctx, ins).await,
+        (["instances", ins, "rate-limits", scope, target], Put) => {
+            policies::set(ctx, req, ins, scope, target).await
+        }
+        (["instances", ins, "rate-limits", scope, target], Delete) => {
+            policies::delete(ctx, ins, scope, target).await
+        }
+        (["instances", ins, "usage"], Get) => usage::summary(ctx, ins).await,
         (["instances", ins, "models"], Get) => models::list(ctx, ins).await,
         (["instances", ins, "models"], Post) => models::create(ctx, req, ins).await,
         (["instances", ins, "models", id], Get) => models::get(ctx, ins, id).await,

@@ -23,10 +23,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 
 /// Which service owns a path.
 fn route(path: &str) -> Option<&'static str> {
-    if path == "/ready" || path == "/v1/me" || path.starts_with("/admin/") || path == "/admin" {
-        return Some(bindings::CONFIG);
+    match path {
+        "/ready" | "/v1/me" => Some(bindings::CONFIG),
+        "/v1/chat/completions" | "/v1/messages" | "/v1/models" | "/generate" => {
+            Some(bindings::TEXT_GEN)
+        }
+        _ if path.starts_with("/admin/") => Some(bindings::CONFIG),
+        _ => None,
     }
-    None
 }
 
 async fn forward(

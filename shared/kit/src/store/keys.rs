@@ -38,6 +38,7 @@ struct Row {
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
     last_rotated_at: Option<i64>,
+    allowed_models: Option<String>,
 }
 
 impl From<Row> for StoredKey {
@@ -63,6 +64,7 @@ impl From<Row> for StoredKey {
                 expires_at: r.expires_at,
                 revoked_at: r.revoked_at,
                 last_rotated_at: r.last_rotated_at,
+                allowed_models: r.allowed_models.and_then(|m| serde_json::from_str(&m).ok()),
             },
         }
     }
@@ -82,8 +84,13 @@ fn scopes_json(scopes: &[Scope]) -> Result<String, Fault> {
 /// Inserts `key` (built by the caller, with a fresh id) under `key_hash`, with its audit row.
 pub async fn create(w: &Writer<'_>, key: &ApiKeyRecord, key_hash: &str) -> Result<(), Fault> {
     let scopes = scopes_json(&key.scopes)?;
+    let models = key
+        .allowed_models
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
     let insert = w.db.stmt(
-        &format!("INSERT INTO api_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, NULL)"),
+        &format!("INSERT INTO api_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL, NULL, ?13)"),
         &[
             Arg::Text(&key.id),
             Arg::Text(&key.org_id),
@@ -97,9 +104,10 @@ pub async fn create(w: &Writer<'_>, key: &ApiKeyRecord, key_hash: &str) -> Resul
             Arg::Text(environment_name(key.environment)),
             Arg::Int(key.created_at),
             Arg::opt_int(key.expires_at),
+            Arg::opt_text(models.as_deref()),
         ],
     )?;
-    let detail = json!({"name": key.name, "prefix": key.prefix, "scopes": key.scopes, "project_id": key.project_id});
+    let detail = json!({"name": key.name, "prefix": key.prefix, "scopes": key.scopes, "project_id": key.project_id, "models": key.allowed_models});
     let audit = w.audit(&event(&key.id, key, "key.create", detail))?;
     w.db.batch(vec![insert, audit]).await?;
     Ok(())
@@ -216,11 +224,12 @@ pub async fn find_principal(db: &Db, key_hash: &str) -> Result<Option<Principal>
         scopes: String,
         expires_at: Option<i64>,
         revoked_at: Option<i64>,
+        allowed_models: Option<String>,
     }
     let row: Option<P> = db
         .one(
             "SELECT k.id, k.prefix, k.name, k.org_id, k.instance_id, k.project_id, k.user_id, u.role, k.scopes, \
-             k.expires_at, k.revoked_at FROM api_keys k LEFT JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?1",
+             k.expires_at, k.revoked_at, k.allowed_models FROM api_keys k LEFT JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?1",
             &[Arg::Text(key_hash)],
         )
         .await?;
@@ -236,6 +245,7 @@ pub async fn find_principal(db: &Db, key_hash: &str) -> Result<Option<Principal>
         scopes: parse_scopes(&p.scopes),
         expires_at: p.expires_at,
         revoked_at: p.revoked_at,
+        allowed_models: p.allowed_models.and_then(|m| serde_json::from_str(&m).ok()),
     }))
 }
 

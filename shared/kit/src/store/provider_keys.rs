@@ -9,13 +9,14 @@ use serde_json::json;
 use tenancy::inputs::Provider;
 use tenancy::records::ProviderKeyRecord;
 
-const COLUMNS: &str = "name, provider, hint, created_at, updated_at";
+const COLUMNS: &str = "name, provider, hint, base_url, created_at, updated_at";
 
 #[derive(Deserialize)]
 struct Row {
     name: String,
     provider: Provider,
     hint: String,
+    base_url: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -27,6 +28,7 @@ impl From<Row> for ProviderKeyRecord {
             provider: r.provider,
             configured: true,
             hint: r.hint,
+            base_url: r.base_url,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -47,6 +49,7 @@ pub struct Sealed<'a> {
     pub provider: Provider,
     pub sealed_key: &'a str,
     pub hint: &'a str,
+    pub base_url: Option<&'a str>,
 }
 
 /// Sets or replaces the provider key `name` of an instance.
@@ -58,12 +61,20 @@ pub async fn set(
 ) -> Result<Option<ProviderKeyRecord>, Fault> {
     let provider = provider_name(key.provider)?;
     let upsert = w.db.stmt(
-        "INSERT INTO provider_keys (instance_id, name, provider, sealed_key, hint, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (instance_id, name) DO UPDATE SET \
-         provider = excluded.provider, sealed_key = excluded.sealed_key, hint = excluded.hint, updated_at = excluded.updated_at",
-        &[Arg::Text(instance_id), Arg::Text(key.name), Arg::Text(&provider), Arg::Text(key.sealed_key), Arg::Text(key.hint), Arg::Int(w.now)],
+        "INSERT INTO provider_keys (instance_id, name, provider, sealed_key, hint, base_url, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?6, ?6) ON CONFLICT (instance_id, name) DO UPDATE SET provider = excluded.provider, \
+         sealed_key = excluded.sealed_key, hint = excluded.hint, base_url = excluded.base_url, updated_at = excluded.updated_at",
+        &[
+            Arg::Text(instance_id),
+            Arg::Text(key.name),
+            Arg::Text(&provider),
+            Arg::Text(key.sealed_key),
+            Arg::Text(key.hint),
+            Arg::Int(w.now),
+            Arg::opt_text(key.base_url),
+        ],
     )?;
-    let detail = json!({"provider": provider, "hint": key.hint});
+    let detail = json!({"provider": provider, "hint": key.hint, "base_url": key.base_url});
     let audit = w.audit(&event(
         org_id,
         instance_id,

@@ -35,6 +35,7 @@ fn key(
         scopes: scopes.to_vec(),
         expires_at: None,
         revoked_at: None,
+        allowed_models: None,
     })
 }
 

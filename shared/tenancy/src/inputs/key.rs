@@ -32,6 +32,9 @@ pub struct NewApiKey {
     pub expires_at: Option<i64>,
     #[serde(default)]
     pub environment: Option<KeyEnvironment>,
+    /// The model ids (or `provider/model` names) this key may call; absent = every model of the instance.
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
 }
 
 impl NewApiKey {
@@ -55,6 +58,9 @@ impl Validate for NewApiKey {
             }
             no_duplicates("scopes", scopes)?;
         }
+        if let Some(models) = &self.models {
+            allowed_models(models)?;
+        }
         id_field("project_id", self.project_id.as_deref(), IdKind::Project)?;
         id_field("user_id", self.user_id.as_deref(), IdKind::User)?;
         match self.expires_at {
@@ -75,4 +81,18 @@ fn id_field(field: &str, value: Option<&str>, kind: IdKind) -> Result<(), ApiErr
         )),
         _ => Ok(()),
     }
+}
+
+/// At most 100 distinct model names, each a model id or `provider/model`.
+fn allowed_models(models: &[String]) -> Result<(), ApiError> {
+    if models.is_empty() || models.len() > 100 {
+        return Err(ApiError::unprocessable(
+            "models",
+            "must list 1-100 models (omit it to allow every model)",
+        ));
+    }
+    for (i, model) in models.iter().enumerate() {
+        super::model_id(&format!("models[{i}]"), model)?;
+    }
+    no_duplicates("models", models)
 }

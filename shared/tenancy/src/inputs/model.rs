@@ -238,7 +238,7 @@ fn upstream_model(field: &str, value: &str) -> Result<(), ApiError> {
     ))
 }
 
-fn base_url(field: &str, value: &str) -> Result<(), ApiError> {
+pub fn base_url(field: &str, value: &str) -> Result<(), ApiError> {
     let rest = value
         .strip_prefix("https://")
         .or_else(|| value.strip_prefix("http://"));

@@ -27,6 +27,9 @@ pub struct ProviderKeyInput {
     pub api_key: String,
     #[serde(default)]
     pub provider: Option<Provider>,
+    /// Where this provider account is served (OpenAI-compatible servers, proxies); `None` = the provider's own.
+    #[serde(default)]
+    pub base_url: Option<String>,
 }
 
 impl fmt::Debug for ProviderKeyInput {
@@ -34,6 +37,7 @@ impl fmt::Debug for ProviderKeyInput {
         f.debug_struct("ProviderKeyInput")
             .field("api_key", &"<redacted>")
             .field("provider", &self.provider)
+            .field("base_url", &self.base_url)
             .finish()
     }
 }
@@ -47,7 +51,7 @@ impl Validate for ProviderKeyInput {
             .chars()
             .any(|c| c.is_whitespace() || c.is_control());
         if (1..=API_KEY_MAX_CHARS).contains(&length) && clean {
-            Ok(())
+            super::optional("base_url", self.base_url.as_deref(), super::model::base_url)
         } else {
             Err(ApiError::invalid_field(
                 "api_key",

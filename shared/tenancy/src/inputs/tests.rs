@@ -250,6 +250,7 @@ fn provider_key_body() {
     let input = ProviderKeyInput {
         api_key: "sk-very-secret".into(),
         provider: None,
+        base_url: None,
     };
     assert!(!format!("{input:?}").contains("very-secret"));
 }

@@ -16,6 +16,7 @@ fn key() -> ApiKeyRecord {
         expires_at: None,
         revoked_at: Some(3),
         last_rotated_at: None,
+        allowed_models: None,
     }
 }
 
@@ -103,7 +104,7 @@ fn api_key_shape() {
         json!({"object":"api_key","id":"key_1","org_id":"org_1","instance_id":"ins_1",
             "project_id":null,"user_id":"usr_1","name":"ci","prefix":"de_test_AbCd",
             "scopes":["generate","admin:read"],"environment":"test","created_at":1,
-            "expires_at":null,"revoked_at":3,"last_rotated_at":null})
+            "expires_at":null,"revoked_at":3,"last_rotated_at":null,"allowed_models":null})
     );
     assert_eq!(serde_json::from_value::<ApiKeyRecord>(json).unwrap(), key());
 }
@@ -128,13 +129,14 @@ fn provider_key_shape() {
         provider: Provider::Openai,
         configured: true,
         hint: "sk-…wxyz".into(),
+        base_url: None,
         created_at: 1,
         updated_at: 2,
     };
     assert_eq!(
         serde_json::to_value(&record).unwrap(),
         json!({"object":"provider_key","name":"openai","provider":"openai","configured":true,
-            "hint":"sk-…wxyz","created_at":1,"updated_at":2})
+            "hint":"sk-…wxyz","base_url":null,"created_at":1,"updated_at":2})
     );
 }
 

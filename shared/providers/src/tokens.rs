@@ -1,0 +1,103 @@
+//! A rough prompt size, for reserving rate-limit and budget capacity before the upstream says
+//! what it actually counted.
+
+use serde_json::Value;
+
+use crate::chat::{ChatRequest, Content};
+
+/// Per-message framing (role markers and separators), per OpenAI's published rule of thumb.
+const TOKENS_PER_MESSAGE: u64 = 4;
+
+/// What the reply is primed with.
+const TOKENS_PER_REPLY: u64 = 3;
+
+/// A flat guess per non-text part (an image at low detail is 85 tokens, at high detail more).
+const TOKENS_PER_OTHER_PART: u64 = 256;
+
+/// About one token per four characters of text, plus per-message overhead; tool definitions
+/// passed through count by their JSON size. An estimate, not a tokenizer.
+pub fn estimate_prompt_tokens(req: &ChatRequest) -> u64 {
+    let messages: u64 = req
+        .messages
+        .iter()
+        .map(|message| {
+            let name = message.name.as_deref().map_or(0, chars_to_tokens);
+            TOKENS_PER_MESSAGE + content_tokens(&message.content) + name
+        })
+        .sum();
+    let tools = req
+        .extra
+        .get("tools")
+        .map_or(0, |tools| chars_to_tokens(&tools.to_string()));
+    messages + tools + TOKENS_PER_REPLY
+}
+
+fn content_tokens(content: &Content) -> u64 {
+    let others = match content {
+        Content::Text(_) => 0,
+        Content::Parts(parts) => parts
+            .iter()
+            .filter(|part| part.get("type").and_then(Value::as_str) != Some("text"))
+            .count() as u64,
+    };
+    chars_to_tokens(&content.text()) + others * TOKENS_PER_OTHER_PART
+}
+
+fn chars_to_tokens(text: &str) -> u64 {
+    (text.chars().count() as u64).div_ceil(4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::{Message, Role};
+    use serde_json::json;
+
+    fn request(messages: Vec<Message>) -> ChatRequest {
+        ChatRequest {
+            model: "m".into(),
+            messages,
+            max_tokens: None,
+            temperature: None,
+            top_p: None,
+            stop: Vec::new(),
+            stream: false,
+            user: None,
+            seed: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn counts_characters_and_messages() {
+        let req = request(vec![
+            Message::text(Role::System, "12345678"),
+            Message::text(Role::User, "123"),
+        ]);
+        // (4 + 2) + (4 + 1) + 3
+        assert_eq!(estimate_prompt_tokens(&req), 14);
+    }
+
+    #[test]
+    fn counts_parts_and_tools() {
+        let mut req = request(vec![Message {
+            role: Role::User,
+            content: Content::Parts(vec![
+                json!({"type": "text", "text": "abcd"}),
+                json!({"type": "image_url", "image_url": {"url": "https://x"}}),
+            ]),
+            name: None,
+            extra: serde_json::Map::new(),
+        }]);
+        assert_eq!(estimate_prompt_tokens(&req), 4 + 1 + 256 + 3);
+        req.extra.insert("tools".into(), json!(["12345678"]));
+        // `["12345678"]` is 12 characters.
+        assert_eq!(estimate_prompt_tokens(&req), 4 + 1 + 256 + 3 + 3);
+    }
+
+    #[test]
+    fn multibyte_text_counts_characters() {
+        let req = request(vec![Message::text(Role::User, "éééé")]);
+        assert_eq!(estimate_prompt_tokens(&req), 4 + 1 + 3);
+    }
+}

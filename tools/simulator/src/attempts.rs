@@ -1,0 +1,51 @@
+//! Per-fault-key request counts: what makes `times=K` fail only the first K requests, and what
+//! `GET /_sim/attempts/<key>` reports so a test can assert how often the gateway retried.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+#[derive(Default)]
+pub struct Attempts {
+    counts: Mutex<HashMap<String, u64>>,
+}
+
+impl Attempts {
+    /// Counts one more request carrying `key` and returns its 1-based attempt number.
+    pub fn record(&self, key: &str) -> u64 {
+        // A poisoned lock only means another request panicked mid-increment; the map is still usable.
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = counts.entry(key.to_string()).or_insert(0);
+        *count += 1;
+        *count
+    }
+
+    /// How many requests carried `key` so far.
+    pub fn count(&self, key: &str) -> u64 {
+        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.get(key).copied().unwrap_or(0)
+    }
+
+    /// Forgets every key (for a long-running dev simulator reused across test runs).
+    pub fn reset(&self) {
+        self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_per_key() {
+        let attempts = Attempts::default();
+        assert_eq!(attempts.record("a"), 1);
+        assert_eq!(attempts.record("a"), 2);
+        assert_eq!(attempts.record("b"), 1);
+        assert_eq!((attempts.count("a"), attempts.count("zzz")), (2, 0));
+        attempts.reset();
+        assert_eq!(attempts.count("a"), 0);
+    }
+}

@@ -1,0 +1,37 @@
+//! Provider simulator: a native HTTP server that answers like OpenAI chat completions, Anthropic
+//! Messages, OpenAI images and Ideogram, deterministically and fast, with faults injected by a
+//! `[[sim: ...]]` directive in the prompt. The behaviour contract (token rule, reply words,
+//! directive keys) is written down in this crate's README.md; the modules below implement it.
+//!
+//! No randomness: a reply depends only on the request (and, for `times=`, on how many earlier
+//! requests carried the same fault key). The only clock reads are `created` timestamps and
+//! the delays a directive asks for.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+mod anthropic;
+mod attempts;
+mod body;
+mod chat;
+mod clock;
+mod conversation;
+mod digest;
+mod directive;
+mod errors;
+mod faults;
+mod images;
+mod intake;
+mod openai;
+mod png;
+mod reply;
+mod respond;
+mod server;
+
+pub use server::{serve, Settings};
