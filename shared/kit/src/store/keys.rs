@@ -13,7 +13,7 @@ use tenancy::roles::{parse_scopes, Role, Scope};
 
 const COLUMNS: &str =
     "id, org_id, instance_id, project_id, user_id, name, prefix, key_hash, scopes, environment, \
-     created_at, expires_at, revoked_at, last_rotated_at";
+     created_at, expires_at, revoked_at, last_rotated_at, allowed_models";
 const EXISTS: &str = "SELECT 1 FROM api_keys WHERE id = ?11";
 
 /// A key as stored: its record plus the hash, which never leaves the kit.
