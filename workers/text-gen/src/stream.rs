@@ -30,7 +30,7 @@ impl Encoder {
         let created = kit::clock::now_ms() / 1000;
         match job.format {
             Format::Anthropic => Encoder::Anthropic(providers::anthropic::EventEncoder::new(
-                &job.request_id,
+                &message_id(job),
                 &job.route.model,
             )),
             Format::OpenAi | Format::Seed => Encoder::OpenAi(providers::openai::ChunkEncoder::new(
@@ -66,6 +66,11 @@ impl Encoder {
             }
         }
     }
+}
+
+/// Anthropic message ids look like `msg_…`; ours carry the request id.
+fn message_id(job: &Job) -> String {
+    format!("msg_{}", job.request_id.trim_start_matches("req_"))
 }
 
 /// Whether an OpenAI caller asked for the final usage chunk (`stream_options.include_usage`).
