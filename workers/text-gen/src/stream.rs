@@ -30,7 +30,7 @@ impl Encoder {
         let created = kit::clock::now_ms() / 1000;
         match job.format {
             Format::Anthropic => Encoder::Anthropic(providers::anthropic::EventEncoder::new(
-                &message_id(job),
+                message_id(job),
                 &job.route.model,
             )),
             Format::OpenAi | Format::Seed => Encoder::OpenAi(providers::openai::ChunkEncoder::new(
