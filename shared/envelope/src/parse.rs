@@ -25,11 +25,26 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "request body is empty",
         ));
     }
+    // Syntax first, so a broken body is reported as broken rather than by the first field it reached.
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|err| malformed(&err))?;
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de)
         .map_err(|err| describe(err.path(), err.inner()))?;
     de.end().map_err(|err| malformed(&err))?;
     Ok(value)
+}
+
+/// [`parse_json`] for request bodies that must be a JSON object (every API body is).
+pub fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some() && first != Some(&b'{') {
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|err| malformed(&err))?;
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "request body must be a JSON object",
+        ));
+    }
+    parse_json(body)
 }
 
 fn describe(path: &Path, err: &serde_json::Error) -> ApiError {

@@ -37,7 +37,7 @@ pub fn parse_input<T: DeserializeOwned + Validate>(
     body: &[u8],
     now_ms: i64,
 ) -> Result<T, ApiError> {
-    let input: T = envelope::parse_json(body)?;
+    let input: T = envelope::parse_object(body)?;
     input.validate(now_ms)?;
     Ok(input)
 }
@@ -113,9 +113,11 @@ fn trimmed<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Erro
     })
 }
 
+/// For optional fields with `#[serde(default)]`: absent is `None`, but an explicit `null` is refused
+/// (a name cannot be cleared).
 fn trimmed_opt<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    let text = Option::<String>::deserialize(deserializer)?;
-    Ok(text.map(|text| text.trim().to_string()))
+    let text = String::deserialize(deserializer)?;
+    Ok(Some(text.trim().to_string()))
 }
 
 #[cfg(test)]

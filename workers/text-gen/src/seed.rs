@@ -25,7 +25,7 @@ struct SeedOptions {
 }
 
 pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
-    let seed: SeedRequest = envelope::parse_json(body)?;
+    let seed: SeedRequest = envelope::parse_object(body)?;
     if seed.prompt.trim().is_empty() {
         return Err(ApiError::invalid_field("prompt", "must not be empty"));
     }

@@ -249,3 +249,32 @@ fn truncate_quoted_honours_escapes() {
     let kept: String = inner.chars().take(40).collect();
     assert_eq!(out, format!("found string \"{kept}…\" and `short`"));
 }
+
+#[test]
+fn bodies_must_be_objects() {
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+    }
+    let err = crate::parse_object::<Body>(b" [1, 2]").unwrap_err();
+    assert_eq!(
+        (&*err.code, err.message.as_str()),
+        ("invalid_json", "request body must be a JSON object")
+    );
+    let err = crate::parse_object::<Body>(b"[1,2").unwrap_err();
+    assert!(err.message.starts_with("malformed JSON"), "{}", err.message);
+    assert!(crate::parse_object::<Body>(br#"{"name":"x"}"#).is_ok());
+}
+
+#[test]
+fn syntax_errors_win_over_field_errors() {
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        api_key: String,
+    }
+    let err = crate::parse_json::<Body>(br#"{"name": "#).unwrap_err();
+    assert_eq!(&*err.code, "invalid_json");
+}
