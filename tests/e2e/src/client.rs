@@ -1,6 +1,8 @@
 //! An HTTP client with one identity (bootstrap token, an API key, or nobody) and the response as a
 //! client sees it: status, headers and the JSON body.
 
+use std::time::Duration;
+
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::Method;
 use serde_json::Value;
@@ -21,6 +23,8 @@ pub enum Auth {
 pub struct Api<'a> {
     ctx: &'a Ctx,
     auth: Auth,
+    /// Replaces the client's default timeout for each request (see [`Api::with_timeout`]).
+    timeout: Option<Duration>,
 }
 
 /// What came back.
@@ -70,7 +74,17 @@ impl Resp {
 
 impl<'a> Api<'a> {
     pub fn new(ctx: &'a Ctx, auth: Auth) -> Self {
-        Api { ctx, auth }
+        Api {
+            ctx,
+            auth,
+            timeout: None,
+        }
+    }
+
+    /// The same identity, giving up on each request after `timeout` (a hung server fails fast).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     pub async fn get(&self, path: &str) -> Result<Resp, String> {
@@ -147,6 +161,9 @@ impl<'a> Api<'a> {
         }
         for (name, value) in headers {
             req = req.header(*name, *value);
+        }
+        if let Some(timeout) = self.timeout {
+            req = req.timeout(timeout);
         }
         let resp = req
             .send()

@@ -50,6 +50,9 @@ async fn furnish(ctx: &Ctx, instance: &str) -> Result<(), String> {
         )
         .await?;
     expect_status(&resp, 200)?;
+    let policy = json!({"requests_per_minute": 100, "tokens_per_minute": 10_000});
+    let path = format!("/admin/instances/{instance}/rate-limits/provider/openai");
+    expect_status(&admin.put(&path, policy).await?, 200)?;
     let model = json!({"id": "iso", "provider": "openai", "upstream_model": "gpt-4o"});
     expect_status(
         &admin
@@ -151,6 +154,8 @@ fn instance_probes(ins: &str, prj: &str, key: &str) -> Vec<Probe> {
         probe(Method::GET, format!("{i}/provider-keys"), None),
         probe(Method::GET, format!("{i}/models"), None),
         probe(Method::GET, format!("{i}/models/iso"), None),
+        probe(Method::GET, format!("{i}/rate-limits"), None),
+        probe(Method::GET, format!("{i}/usage"), None),
         probe(Method::PATCH, i.clone(), Some(json!({"name": "pwned"}))),
         probe(
             Method::POST,
@@ -252,7 +257,7 @@ async fn snapshot(ctx: &Ctx, w: &World) -> Result<Vec<(String, Value)>, String> 
         format!("/admin/orgs/{}/audit?instance_id={}", w.a, w.a2),
     ];
     for ins in [&w.a2, &w.b1] {
-        for what in ["projects", "keys", "provider-keys", "models"] {
+        for what in ["projects", "keys", "provider-keys", "models", "rate-limits"] {
             lists.push(format!("/admin/instances/{ins}/{what}"));
         }
     }

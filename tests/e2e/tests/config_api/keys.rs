@@ -19,7 +19,7 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-pub const KEY_FIELDS: [&str; 14] = [
+pub const KEY_FIELDS: [&str; 15] = [
     "object",
     "id",
     "org_id",
@@ -34,6 +34,7 @@ pub const KEY_FIELDS: [&str; 14] = [
     "expires_at",
     "revoked_at",
     "last_rotated_at",
+    "allowed_models",
 ];
 
 /// `de_live_`/`de_test_` + 43 base62 chars.
@@ -167,7 +168,21 @@ async fn key_environment_and_project_filter(ctx: &Ctx) -> Result<(), String> {
         json!({"name": "other", "project_id": other}),
     )
     .await?;
-    admin_key(ctx, &t.instance_id, json!({"name": "instance-wide"})).await?;
+    // `models` restricts a key; the key shows it as `allowed_models`.
+    let model = json!({"id": "m1", "provider": "openai", "upstream_model": "gpt-4o"});
+    let models_path = format!("/admin/instances/{}/models", t.instance_id);
+    expect_status(&admin.post(&models_path, model).await?, 201)?;
+    let limited = admin_key(
+        ctx,
+        &t.instance_id,
+        json!({"name": "instance-wide", "models": ["m1", "openai/gpt-4o"]}),
+    )
+    .await?;
+    ensure_eq!(
+        limited.body.get("allowed_models"),
+        Some(&json!(["m1", "openai/gpt-4o"])),
+        "allowed_models of a key created with models"
+    );
 
     let path = format!("/admin/instances/{}/keys", t.instance_id);
     ensure_eq!(

@@ -13,12 +13,13 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-const PROVIDER_KEY_FIELDS: [&str; 7] = [
+const PROVIDER_KEY_FIELDS: [&str; 8] = [
     "object",
     "name",
     "provider",
     "configured",
     "hint",
+    "base_url",
     "created_at",
     "updated_at",
 ];
@@ -158,7 +159,7 @@ async fn provider_key_custom_name_needs_provider(ctx: &Ctx) -> Result<(), String
     let base = format!("/admin/instances/{}/provider-keys", t.instance_id);
     // (name, body, allowed statuses, field the message names); an unknown name without a provider
     // is a 400 (the docs: `provider` defaults to `name` only for a known provider).
-    let refusals: [(&str, Value, &[u16], &str); 4] = [
+    let refusals: [(&str, Value, &[u16], &str); 5] = [
         (
             "local-llm",
             json!({"api_key": plaintext(ctx, "noprov")}),
@@ -173,6 +174,12 @@ async fn provider_key_custom_name_needs_provider(ctx: &Ctx) -> Result<(), String
         ),
         ("openai", json!({"provider": "openai"}), &[400], "api_key"),
         ("openai", json!({"api_key": ""}), &[400, 422], "api_key"),
+        (
+            "openai",
+            json!({"api_key": plaintext(ctx, "badurl"), "base_url": "ftp://example.test/v1"}),
+            &[400, 422],
+            "base_url",
+        ),
     ];
     for (name, body, statuses, field_name) in refusals {
         let rid = request_id("pk-bad");
@@ -199,11 +206,16 @@ async fn provider_key_custom_name_needs_provider(ctx: &Ctx) -> Result<(), String
     let resp = admin
         .put(
             &format!("{base}/local-llm"),
-            json!({"api_key": key, "provider": "openai_compatible"}),
+            json!({"api_key": key, "provider": "openai_compatible", "base_url": "http://127.0.0.1:9/v1"}),
         )
         .await?;
     let body = expect_status(&resp, 200)?;
     ensure_eq!(body.get("name"), Some(&json!("local-llm")), "name");
+    ensure_eq!(
+        body.get("base_url"),
+        Some(&json!("http://127.0.0.1:9/v1")),
+        "base_url"
+    );
     ensure_eq!(
         body.get("provider"),
         Some(&json!("openai_compatible")),
