@@ -5,13 +5,24 @@ use crate::clock;
 use crate::random;
 use providers::retry::{next_delay, RetryPolicy};
 use providers::upstream::{classify, HttpRequest, UpstreamError};
+use std::cell::Cell;
 use std::future::Future;
+use std::rc::Rc;
 use std::time::Duration;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Response};
 
 /// An upstream answer whose status said success; the body is still unread (it may be a stream).
 pub struct Answer {
     pub response: Response,
+    /// While armed, the attempt's deadline may still abort the body.
+    deadline: Rc<Cell<bool>>,
+}
+
+impl Answer {
+    /// Lifts the deadline: a stream that has started answering may run as long as it flows.
+    pub fn disarm(&self) {
+        self.deadline.set(false);
+    }
 }
 
 /// The outcome of an upstream call after retries, with what it cost in time and attempts.
@@ -45,10 +56,14 @@ pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<Answer, Upstream
     })?;
     let controller = AbortController::default();
     let signal = controller.signal();
-    // Abort when the deadline passes; a finished request ignores the late abort.
+    let armed = Rc::new(Cell::new(true));
+    let deadline = armed.clone();
+    // Abort when the deadline passes, unless the caller disarmed it (a flowing stream).
     worker::wasm_bindgen_futures::spawn_local(async move {
         Delay::from(Duration::from_millis(timeout_ms)).await;
-        controller.abort();
+        if armed.get() {
+            controller.abort();
+        }
     });
     let mut response = match Fetch::Request(request).send_with_signal(&signal).await {
         Ok(r) => r,
@@ -61,7 +76,7 @@ pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<Answer, Upstream
     };
     let status = response.status_code();
     if (200..300).contains(&status) {
-        return Ok(Answer { response });
+        return Ok(Answer { response, deadline });
     }
     let retry_after = retry_after_header(response.headers());
     let body = response.bytes().await.unwrap_or_default();

@@ -396,10 +396,28 @@ async fn complete(
     }
 }
 
-/// Renders a response body in the caller's wire format.
+/// Renders a response body in the caller's wire format. Ids and timestamps follow the caller's format, not
+/// the upstream's (an Anthropic answer has no `created`; an OpenAI caller expects `chatcmpl-…` ids).
 pub fn render(job: &Job, response: &ChatResponse) -> serde_json::Value {
+    let bare = job.request_id.trim_start_matches("req_");
     match job.format {
-        Format::OpenAi => providers::openai::render_response(response, &job.route.model),
+        Format::OpenAi => {
+            let mut response = response.clone();
+            if !response.id.starts_with("chatcmpl-") {
+                response.id = format!("chatcmpl-{bare}");
+            }
+            if response.created <= 0 {
+                response.created = clock::now_ms() / 1000;
+            }
+            providers::openai::render_response(&response, &job.route.model)
+        }
+        Format::Anthropic if !response.id.starts_with("msg_") => {
+            let response = ChatResponse {
+                id: format!("msg_{bare}"),
+                ..response.clone()
+            };
+            providers::anthropic::render_response(&response, &job.route.model)
+        }
         Format::Anthropic => providers::anthropic::render_response(response, &job.route.model),
         Format::Seed => seed::render_response(response, &job.route.model, &job.request_id),
     }
