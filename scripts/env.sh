@@ -13,7 +13,8 @@ export ESBUILD_BIN="$DE_ROOT/node_modules/.bin/esbuild"
 export WASM_OPT_BIN="$DE_ROOT/node_modules/.bin/wasm-opt"
 export WRANGLER_SEND_METRICS=false
 export CLOUDFLARE_SEND_METRICS=false
-export WRANGLER_LOG="${WRANGLER_LOG:-warn}"
+# "log" keeps wrangler's request lines and the workers' console output (the e2e suites read them).
+export WRANGLER_LOG="${WRANGLER_LOG:-log}"
 export npm_config_loglevel=error
 export npm_config_fund=false
 export npm_config_audit=false

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 pub fn cases() -> Vec<Case> {
     vec![
         case!(instance_crud_and_audit),
-        case!(instance_accepts_pinned),
+        case!(instance_refuses_unknown_fields),
         case!(instance_delete_cascades),
         case!(audit_lists_each_mutation),
     ]
@@ -86,15 +86,21 @@ async fn instance_crud_and_audit(ctx: &Ctx) -> Result<(), String> {
     Ok(())
 }
 
-/// `pinned` is a documented optional create field.
-async fn instance_accepts_pinned(ctx: &Ctx) -> Result<(), String> {
+/// An instance body takes exactly `name` and `slug`; anything else is named and refused.
+async fn instance_refuses_unknown_fields(ctx: &Ctx) -> Result<(), String> {
     let org_id = field(&create_org(ctx, "pinned").await?, "id")?;
     let path = format!("/admin/orgs/{org_id}/instances");
-    for pinned in [true, false] {
-        let body = json!({"name": "Pinned", "slug": unique("pinned"), "pinned": pinned});
-        let resp = ctx.admin().post(&path, body).await?;
-        expect_keys(expect_status(&resp, 201)?, &INSTANCE_FIELDS)?;
+    let body = json!({"name": "Pinned", "slug": unique("pinned"), "pinned": true});
+    let resp = ctx.admin().post(&path, body).await?;
+    let err = expect_error(&resp, 400, "unknown_field")?;
+    if !err.message.contains("pinned") {
+        return Err(format!("message does not name the field: {}", err.message));
     }
+    let resp = ctx
+        .admin()
+        .post(&path, json!({"name": "Plain", "slug": unique("plain")}))
+        .await?;
+    expect_keys(expect_status(&resp, 201)?, &INSTANCE_FIELDS)?;
     Ok(())
 }
 
