@@ -17,7 +17,7 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-const ME_FIELDS: [&str; 12] = [
+const ME_FIELDS: [&str; 13] = [
     "object",
     "kind",
     "key_id",
@@ -30,6 +30,7 @@ const ME_FIELDS: [&str; 12] = [
     "role",
     "scopes",
     "expires_at",
+    "allowed_models",
 ];
 
 async fn no_token_is_401_missing_api_key(ctx: &Ctx) -> Result<(), String> {
@@ -131,6 +132,7 @@ async fn me_for_api_keys(ctx: &Ctx) -> Result<(), String> {
         "key_prefix": service.secret.chars().take(12).collect::<String>(), "name": "ci",
         "org_id": t.org_id, "instance_id": t.instance_id, "project_id": t.project_id,
         "user_id": null, "role": null, "scopes": ["generate", "admin:read"], "expires_at": expires_at,
+        "allowed_models": null,
     });
     check_me(ctx, &service.secret, &want).await?;
 
@@ -147,6 +149,7 @@ async fn me_for_api_keys(ctx: &Ctx) -> Result<(), String> {
         "key_prefix": member.secret.chars().take(12).collect::<String>(), "name": "member key",
         "org_id": t.org_id, "instance_id": t.instance_id, "project_id": null,
         "user_id": user_id, "role": "member", "scopes": ["generate"], "expires_at": null,
+        "allowed_models": null,
     });
     check_me(ctx, &member.secret, &want).await
 }
