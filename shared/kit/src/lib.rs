@@ -7,6 +7,7 @@ pub mod call;
 pub mod clock;
 pub mod fault;
 pub mod limiter;
+pub mod memo;
 pub mod principal;
 pub mod random;
 pub mod settings;

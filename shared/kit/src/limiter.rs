@@ -41,7 +41,8 @@ pub async fn admit(env: &Env, instance_id: &str, call: &AdmitCall) -> Result<Adm
     Ok(response.json::<Admission>().await?)
 }
 
-pub async fn settle(env: &Env, instance_id: &str, call: &SettleCall) -> Result<(), Fault> {
-    post(env, instance_id, "/settle", call).await?;
+/// Settles several reservations of one instance in one call.
+pub async fn settle(env: &Env, instance_id: &str, calls: &[SettleCall]) -> Result<(), Fault> {
+    post(env, instance_id, "/settle", &calls).await?;
     Ok(())
 }

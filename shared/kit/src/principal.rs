@@ -1,12 +1,16 @@
-//! Who is calling: bearer token → platform admin (bootstrap token) or API key → keyed hash → KV cache
-//! (short TTL) → D1 on a miss → [`Principal`]. Revocation deletes the cache entry (see [`forget`]), so a
-//! revoked key is refused on the very next request here; at the edge KV propagation bounds it (~60 s).
+//! Who is calling: bearer token → platform admin (bootstrap token) or API key → keyed hash → this isolate's
+//! cache (see [`crate::memo`]) → KV cache (short TTL) → D1 on a miss → [`Principal`]. Revocation deletes the
+//! cache entries everywhere it can reach (see [`forget`]), so a revoked key is refused on the very next
+//! request locally; at the edge, other isolates and KV propagation bound it (≤ 10 s in-isolate + ~60 s KV).
 
 use crate::bindings;
 use crate::fault::Fault;
+use crate::memo::Memo;
 use crate::settings::Settings;
 use crate::store::{self, Db};
 use envelope::ApiError;
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
 use tenancy::principal::{Actor, Principal};
 use worker::{Env, KvStore, Request};
 
@@ -64,7 +68,23 @@ fn invalid_key() -> ApiError {
     ApiError::unauthorized("invalid_api_key", "the API key is not valid")
 }
 
+thread_local! {
+    static PRINCIPALS: Memo<Principal> = Memo::default();
+}
+
 async fn lookup(env: &Env, key_hash: &str) -> Result<Option<Principal>, Fault> {
+    if let Some(hit) = PRINCIPALS.with(|m| m.get(key_hash)) {
+        return Ok(Some((*hit).clone()));
+    }
+    let found = lookup_shared(env, key_hash).await?;
+    if let Some(principal) = found.as_ref().filter(|p| p.revoked_at.is_none()) {
+        PRINCIPALS.with(|m| m.put(key_hash, Rc::new(principal.clone())));
+    }
+    Ok(found)
+}
+
+/// The KV cache shared by every isolate, then D1.
+async fn lookup_shared(env: &Env, key_hash: &str) -> Result<Option<Principal>, Fault> {
     let kv = cache(env)?;
     let cache_key = cache_key(key_hash);
     if let Some(cached) = kv.get(&cache_key).text().await? {
@@ -87,11 +107,76 @@ async fn lookup(env: &Env, key_hash: &str) -> Result<Option<Principal>, Fault> {
     Ok(found)
 }
 
-/// Drops cached principals, after a revoke, rotate, role change or delete.
+/// Drops cached principals, after a revoke, rotate, role change or delete: in KV, in this isolate, and in
+/// the text-gen worker's isolate.
 pub async fn forget(env: &Env, key_hashes: &[String]) -> Result<(), Fault> {
+    if key_hashes.is_empty() {
+        return Ok(());
+    }
     let kv = cache(env)?;
     for hash in key_hashes {
         kv.delete(&cache_key(hash)).await?;
+    }
+    forget_here(key_hashes, &[]);
+    notify(
+        env,
+        &Forget {
+            key_hashes: key_hashes.to_vec(),
+            instance_ids: Vec::new(),
+        },
+    )
+    .await
+}
+
+/// Drops cached instance snapshots after a change to models, provider keys or policies.
+pub async fn forget_instances(env: &Env, instance_ids: &[String]) -> Result<(), Fault> {
+    forget_here(&[], instance_ids);
+    notify(
+        env,
+        &Forget {
+            key_hashes: Vec::new(),
+            instance_ids: instance_ids.to_vec(),
+        },
+    )
+    .await
+}
+
+/// What the config worker tells the text-gen worker to drop.
+#[derive(Serialize, Deserialize, Default)]
+pub struct Forget {
+    pub key_hashes: Vec<String>,
+    pub instance_ids: Vec<String>,
+}
+
+/// Clears this isolate's entries.
+pub fn forget_here(key_hashes: &[String], instance_ids: &[String]) {
+    PRINCIPALS.with(|m| key_hashes.iter().for_each(|h| m.remove(h)));
+    store::gateway::forget(instance_ids);
+}
+
+/// The internal path on the text-gen worker; reachable only through the service binding (the front door
+/// does not route it) and checked against the admin token.
+pub const FORGET_PATH: &str = "/internal/forget";
+
+async fn notify(env: &Env, forget: &Forget) -> Result<(), Fault> {
+    let Ok(text_gen) = env.service(bindings::TEXT_GEN) else {
+        return Ok(());
+    };
+    let settings = crate::settings::Settings::load(env)?;
+    let headers = worker::Headers::new();
+    headers.set("authorization", &format!("Bearer {}", settings.admin_token))?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post)
+        .with_headers(headers)
+        .with_body(Some(serde_json::to_string(forget)?.into()));
+    let response = text_gen
+        .fetch(format!("https://text-gen{FORGET_PATH}"), Some(init))
+        .await?;
+    if response.status_code() != 204 {
+        return Err(Fault::Data(format!(
+            "text-gen refused the cache invalidation: {}",
+            response.status_code()
+        )));
     }
     Ok(())
 }

@@ -53,6 +53,11 @@ impl Ctx<'_> {
         Ok(Page::from_query(&self.query, kind)?)
     }
 
+    /// After a change to an instance's models, provider keys or policies: drop its cached snapshots.
+    pub async fn instance_changed(&self, instance_id: &str) -> Result<(), Fault> {
+        kit::principal::forget_instances(self.env, &[instance_id.to_string()]).await
+    }
+
     pub fn ok<T: Serialize>(&self, body: &T) -> Reply {
         self.call.json(200, body)
     }

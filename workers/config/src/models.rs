@@ -32,6 +32,7 @@ pub async fn create(ctx: &Ctx<'_>, req: &mut Request, instance_id: &str) -> Repl
     let input: NewModelConfig = ctx.body(req).await?;
     let model = input.into_record(&instance.id, ctx.now);
     repo::create(&ctx.writer(), &instance.org_id, &model).await?;
+    ctx.instance_changed(&instance.id).await?;
     ctx.created(&model)
 }
 
@@ -52,11 +53,13 @@ pub async fn update(ctx: &Ctx<'_>, req: &mut Request, instance_id: &str, id: &st
     let patch: ModelConfigPatch = ctx.body(req).await?;
     let model = patch.apply(&current, ctx.now)?;
     repo::replace(&ctx.writer(), &instance.org_id, &model).await?;
+    ctx.instance_changed(&instance.id).await?;
     ctx.ok(&model)
 }
 
 pub async fn delete(ctx: &Ctx<'_>, instance_id: &str, id: &str) -> Reply {
     let (instance, model) = load_for(ctx, instance_id, id, Need::Write).await?;
     repo::delete(&ctx.writer(), &instance.org_id, &model).await?;
+    ctx.instance_changed(&instance.id).await?;
     ctx.call.no_content()
 }

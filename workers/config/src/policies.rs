@@ -31,6 +31,7 @@ pub async fn set(
     )
     .await?
     .ok_or_else(|| ApiError::not_found("instance"))?;
+    ctx.instance_changed(&instance.id).await?;
     ctx.ok(&policy)
 }
 
@@ -54,5 +55,6 @@ pub async fn delete(ctx: &Ctx<'_>, instance_id: &str, scope: &str, target: &str)
     {
         return Err(ApiError::not_found("rate-limit policy").into());
     }
+    ctx.instance_changed(&instance.id).await?;
     ctx.call.no_content()
 }

@@ -41,6 +41,7 @@ pub async fn set(ctx: &Ctx<'_>, req: &mut Request, instance_id: &str, name: &str
     let record = repo::set(&ctx.writer(), &instance.org_id, &instance.id, &key)
         .await?
         .ok_or_else(|| ApiError::not_found("instance"))?;
+    ctx.instance_changed(&instance.id).await?;
     ctx.ok(&record)
 }
 
@@ -56,5 +57,6 @@ pub async fn delete(ctx: &Ctx<'_>, instance_id: &str, name: &str) -> Reply {
     if !repo::delete(&ctx.writer(), &instance.org_id, &instance.id, name).await? {
         return Err(ApiError::not_found("provider key").into());
     }
+    ctx.instance_changed(&instance.id).await?;
     ctx.call.no_content()
 }

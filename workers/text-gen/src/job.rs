@@ -7,7 +7,7 @@ use crate::{cache, seed, stream};
 use envelope::ApiError;
 use kit::call::Reply;
 use kit::settings::Settings;
-use kit::store::gateway::{self, Route};
+use kit::store::gateway::{self, Route, Snapshot};
 use kit::store::Db;
 use kit::upstream::{self, Answer};
 use kit::{clock, principal, Call, Fault};
@@ -17,6 +17,7 @@ use providers::retry::RetryPolicy;
 use providers::upstream::{
     build_request, parse_response, Credentials, HttpRequest, ProviderKind, UpstreamError,
 };
+use std::rc::Rc;
 use tenancy::inputs::{Capability, Provider};
 use tenancy::principal::{Actor, Principal};
 use tenancy::roles::Scopes;
@@ -40,6 +41,8 @@ pub struct Job {
     pub principal: Principal,
     pub request: ChatRequest,
     pub route: Route,
+    /// The instance's models, provider keys and policies (cached in the isolate).
+    pub snapshot: Rc<Snapshot>,
     pub settings: Settings,
     pub request_id: String,
     pub started_ms: f64,
@@ -62,7 +65,8 @@ pub async fn run(
         Format::Seed => seed::parse_request(&body)?,
     };
     let db = Db::from_env(env)?;
-    let route = resolve(&db, &principal, &request).await?;
+    let snapshot = gateway::snapshot(&db, &principal.instance_id).await?;
+    let route = resolve(&snapshot, &principal, &request)?;
     let timeout_ms = timeout(req, &settings)?;
     let cache_wanted = cache::wanted(req)?;
     let job = Job {
@@ -70,6 +74,7 @@ pub async fn run(
         principal,
         request,
         route,
+        snapshot,
         settings,
         request_id: call.request_id.clone(),
         started_ms: call.started_ms,
@@ -81,7 +86,7 @@ pub async fn run(
             return reply::from_cache(env, ctx, &job, &hit);
         }
     }
-    let admission = match admit(env, &db, &job).await? {
+    let admission = match admit(env, &job).await? {
         Gate::Open(admission) => admission,
         Gate::Closed(admission) => return reply::limited(env, ctx, &job, &admission),
     };
@@ -113,7 +118,11 @@ async fn authenticate(req: &Request, env: &Env, settings: &Settings) -> Result<P
 }
 
 /// The model the request names, if this key may use it and it can chat.
-async fn resolve(db: &Db, principal: &Principal, request: &ChatRequest) -> Result<Route, Fault> {
+fn resolve(
+    snapshot: &Snapshot,
+    principal: &Principal,
+    request: &ChatRequest,
+) -> Result<Route, Fault> {
     let model = request.model.as_str();
     if !principal.may_use_model(model) {
         return Err(ApiError::forbidden(
@@ -122,18 +131,16 @@ async fn resolve(db: &Db, principal: &Principal, request: &ChatRequest) -> Resul
         )
         .into());
     }
-    let route = gateway::resolve(db, &principal.instance_id, model)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                envelope::ErrorKind::NotFound,
-                "model_not_found",
-                format!(
-                    "model: '{}' is not configured for this instance",
-                    clip(model)
-                ),
-            )
-        })?;
+    let route = snapshot.route(model).ok_or_else(|| {
+        ApiError::new(
+            envelope::ErrorKind::NotFound,
+            "model_not_found",
+            format!(
+                "model: '{}' is not configured for this instance",
+                clip(model)
+            ),
+        )
+    })?;
     if let Some(config) = &route.config {
         if !config.enabled {
             return Err(ApiError::forbidden(
@@ -200,15 +207,9 @@ enum Gate {
 
 /// One call to the instance's limiter object checks and records the key and provider limits together.
 /// No policy → no call.
-async fn admit(env: &Env, db: &Db, job: &Job) -> Result<Gate, Fault> {
+async fn admit(env: &Env, job: &Job) -> Result<Gate, Fault> {
     let key_id = &job.principal.key_id;
-    let (key_limit, provider_limit) = gateway::limits_for(
-        db,
-        &job.principal.instance_id,
-        key_id,
-        &job.route.provider_key,
-    )
-    .await?;
+    let (key_limit, provider_limit) = job.snapshot.limits_for(key_id, &job.route.provider_key);
     let mut checks = Vec::new();
     if let Some(limit) = key_limit {
         checks.push(Check {
@@ -305,16 +306,11 @@ pub struct Called<T> {
 
 /// Tries the model, then each fallback in order, each with retries. Errors that are the caller's
 /// (bad request, content policy) do not fall back.
-pub async fn call_with_fallbacks<T, F, Fut>(
-    env: &Env,
-    job: &Job,
-    attempt: F,
-) -> Result<Called<T>, Fault>
+pub async fn call_with_fallbacks<T, F, Fut>(job: &Job, attempt: F) -> Result<Called<T>, Fault>
 where
     F: Fn(HttpRequest, ProviderKind, u64) -> Fut,
     Fut: std::future::Future<Output = Result<T, UpstreamError>>,
 {
-    let db = Db::from_env(env)?;
     let fallbacks = job
         .route
         .config
@@ -335,7 +331,7 @@ where
         let route = if i == 0 {
             Some(job.route.clone())
         } else {
-            gateway::resolve(&db, &job.principal.instance_id, &name).await?
+            job.snapshot.route(&name)
         };
         let Some(route) = route else { continue };
         let http = upstream_request(job, &route)?;
@@ -374,7 +370,7 @@ async fn complete(
     admission: Option<Admission>,
     cache_key: Option<String>,
 ) -> Reply {
-    let called = call_with_fallbacks(env, &job, |http, kind, timeout| async move {
+    let called = call_with_fallbacks(&job, |http, kind, timeout| async move {
         let mut answer: Answer = upstream::send(&http, timeout).await?;
         let body = upstream::read_body(&mut answer).await?;
         parse_response(kind, 200, &body)

@@ -4,6 +4,7 @@
 //! Also hosts the rate limiter Durable Object.
 
 mod cache;
+mod flush;
 mod job;
 mod limiter;
 mod models;

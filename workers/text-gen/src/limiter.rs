@@ -38,10 +38,11 @@ impl DurableObject for Limiter {
                 serde_json::to_string(&admission)?
             }
             "/settle" => {
-                let call: SettleCall = req.json().await?;
-                self.limiter
-                    .borrow_mut()
-                    .settle(now, &call.reservation, call.actual_tokens);
+                let calls: Vec<SettleCall> = req.json().await?;
+                let mut limiter = self.limiter.borrow_mut();
+                for call in &calls {
+                    limiter.settle(now, &call.reservation, call.actual_tokens);
+                }
                 "{}".to_string()
             }
             _ => return Response::error("not found", 404),

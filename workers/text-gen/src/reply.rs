@@ -6,8 +6,7 @@ use envelope::ApiError;
 use kit::call::Reply;
 use kit::clock;
 use kit::limiter::SettleCall;
-use kit::store::gateway::{self, Route, UsageEvent};
-use kit::store::Db;
+use kit::store::gateway::{Route, UsageEvent};
 use limits::Admission;
 use providers::chat::{ChatResponse, Usage};
 use providers::upstream::UpstreamError;
@@ -223,28 +222,9 @@ pub fn settle_call(admission: Option<Admission>, usage: &Usage) -> Option<Settle
     })
 }
 
-/// Settles and writes usage; failures are logged (with the request id), never surfaced.
+/// Queues the settle and the usage row; they are written in batches a moment later (see [`crate::flush`]).
 pub async fn record(env: Env, instance_id: String, settle: Option<SettleCall>, event: UsageEvent) {
-    if let Some(call) = settle {
-        if let Err(e) = kit::limiter::settle(&env, &instance_id, &call).await {
-            worker::console_error!(
-                "request_id={} settling the rate limit failed: {}",
-                event.request_id,
-                e
-            );
-        }
-    }
-    let written = match Db::from_env(&env) {
-        Ok(db) => gateway::record_usage(&db, &event).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = written {
-        worker::console_error!(
-            "request_id={} recording usage failed: {}",
-            event.request_id,
-            e
-        );
-    }
+    crate::flush::enqueue(env, instance_id, settle, event).await;
 }
 
 pub fn usage_event(job: &Job, outcome: &Outcome) -> UsageEvent {

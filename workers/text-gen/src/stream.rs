@@ -142,7 +142,7 @@ impl Drop for Pump {
 }
 
 pub async fn respond(env: &Env, ctx: &Context, job: Job, admission: Option<Admission>) -> Reply {
-    let called = call_with_fallbacks(env, &job, |http, kind, timeout| async move {
+    let called = call_with_fallbacks(&job, |http, kind, timeout| async move {
         upstream::send(&http, timeout)
             .await
             .map(|answer| (answer, kind))

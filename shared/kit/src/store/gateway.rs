@@ -3,8 +3,11 @@
 
 use super::{Arg, Db};
 use crate::fault::Fault;
+use crate::memo::Memo;
 use limits::Limit;
 use serde::Deserialize;
+use std::collections::HashMap;
+use std::rc::Rc;
 use tenancy::inputs::Provider;
 use tenancy::records::ModelConfig;
 
@@ -24,17 +27,74 @@ pub struct Route {
 
 #[derive(Deserialize)]
 struct KeyRow {
+    name: String,
     provider: Provider,
     sealed_key: String,
     base_url: Option<String>,
 }
 
-async fn provider_key(db: &Db, instance_id: &str, name: &str) -> Result<Option<KeyRow>, Fault> {
-    db.one(
-        "SELECT provider, sealed_key, base_url FROM provider_keys WHERE instance_id = ?1 AND name = ?2",
-        &[Arg::Text(instance_id), Arg::Text(name)],
-    )
-    .await
+#[derive(Deserialize)]
+struct PolicyRow {
+    scope: String,
+    target: String,
+    requests_per_minute: Option<u64>,
+    tokens_per_minute: Option<u64>,
+}
+
+/// What the generation path needs to know about an instance: its models, provider keys (sealed) and
+/// rate-limit policies, read in one D1 round trip and kept in the isolate (see [`crate::memo`]).
+pub struct Snapshot {
+    models: HashMap<String, ModelConfig>,
+    keys: HashMap<String, KeyRow>,
+    policies: Vec<PolicyRow>,
+}
+
+thread_local! {
+    static SNAPSHOTS: Memo<Snapshot> = Memo::default();
+}
+
+/// The instance's snapshot, from this isolate's cache or D1.
+pub async fn snapshot(db: &Db, instance_id: &str) -> Result<Rc<Snapshot>, Fault> {
+    if let Some(hit) = SNAPSHOTS.with(|m| m.get(instance_id)) {
+        return Ok(hit);
+    }
+    let snapshot = Rc::new(load(db, instance_id).await?);
+    SNAPSHOTS.with(|m| m.put(instance_id, snapshot.clone()));
+    Ok(snapshot)
+}
+
+/// Drops cached snapshots after a change to those instances' models, provider keys or policies.
+pub fn forget(instance_ids: &[String]) {
+    SNAPSHOTS.with(|m| instance_ids.iter().for_each(|id| m.remove(id)));
+}
+
+async fn load(db: &Db, instance_id: &str) -> Result<Snapshot, Fault> {
+    let arg = [Arg::Text(instance_id)];
+    let results = db
+        .batch(vec![
+            db.stmt(&format!("SELECT {} FROM model_configs WHERE instance_id = ?1 LIMIT 10000", super::models::COLUMNS), &arg)?,
+            db.stmt("SELECT name, provider, sealed_key, base_url FROM provider_keys WHERE instance_id = ?1", &arg)?,
+            db.stmt(
+                "SELECT scope, target, requests_per_minute, tokens_per_minute FROM rate_limit_policies WHERE instance_id = ?1",
+                &arg,
+            )?,
+        ])
+        .await?;
+    let [models, keys, policies] = results.as_slice() else {
+        return Err(Fault::Data(
+            "snapshot batch returned an unexpected number of results".into(),
+        ));
+    };
+    let models = super::models::from_rows(models.results()?);
+    Ok(Snapshot {
+        models: models.into_iter().map(|m| (m.id.clone(), m)).collect(),
+        keys: keys
+            .results::<KeyRow>()?
+            .into_iter()
+            .map(|k| (k.name.clone(), k))
+            .collect(),
+        policies: policies.results::<PolicyRow>()?,
+    })
 }
 
 /// The provider key a model uses by default: the one named like its provider.
@@ -47,78 +107,56 @@ fn default_key_name(provider: Provider) -> &'static str {
     }
 }
 
-/// Resolves a model id of the instance, or `provider_key_name/upstream_model`. `None` when neither exists.
-pub async fn resolve(db: &Db, instance_id: &str, model: &str) -> Result<Option<Route>, Fault> {
-    if let Some(config) = super::models::get(db, instance_id, model).await? {
-        let key_name = config
-            .provider_key
-            .clone()
-            .unwrap_or_else(|| default_key_name(config.provider).to_string());
-        let key = provider_key(db, instance_id, &key_name).await?;
-        return Ok(Some(Route {
-            model: model.to_string(),
-            provider: config.provider,
-            upstream_model: config.upstream_model.clone(),
-            base_url: config
-                .base_url
+impl Snapshot {
+    /// Resolves a model id of the instance, or `provider_key_name/upstream_model`. `None` when neither exists.
+    pub fn route(&self, model: &str) -> Option<Route> {
+        if let Some(config) = self.models.get(model) {
+            let key_name = config
+                .provider_key
                 .clone()
-                .or_else(|| key.as_ref().and_then(|k| k.base_url.clone())),
-            sealed_key: key.map(|k| k.sealed_key),
-            provider_key: key_name,
-            config: Some(config),
-        }));
+                .unwrap_or_else(|| default_key_name(config.provider).to_string());
+            let key = self.keys.get(&key_name);
+            return Some(Route {
+                model: model.to_string(),
+                provider: config.provider,
+                upstream_model: config.upstream_model.clone(),
+                base_url: config
+                    .base_url
+                    .clone()
+                    .or_else(|| key.and_then(|k| k.base_url.clone())),
+                sealed_key: key.map(|k| k.sealed_key.clone()),
+                provider_key: key_name,
+                config: Some(config.clone()),
+            });
+        }
+        let (key_name, upstream_model) = model.split_once('/')?;
+        let key = self.keys.get(key_name)?;
+        Some(Route {
+            model: model.to_string(),
+            provider_key: key_name.to_string(),
+            provider: key.provider,
+            upstream_model: upstream_model.to_string(),
+            base_url: key.base_url.clone(),
+            sealed_key: Some(key.sealed_key.clone()),
+            config: None,
+        })
     }
-    let Some((key_name, upstream_model)) = model.split_once('/') else {
-        return Ok(None);
-    };
-    let Some(key) = provider_key(db, instance_id, key_name).await? else {
-        return Ok(None);
-    };
-    Ok(Some(Route {
-        model: model.to_string(),
-        provider_key: key_name.to_string(),
-        provider: key.provider,
-        upstream_model: upstream_model.to_string(),
-        base_url: key.base_url,
-        sealed_key: Some(key.sealed_key),
-        config: None,
-    }))
-}
 
-#[derive(Deserialize)]
-struct PolicyRow {
-    scope: String,
-    target: String,
-    requests_per_minute: Option<u64>,
-    tokens_per_minute: Option<u64>,
-}
-
-/// The limits that apply to one key calling one provider key: a specific policy wins over the `*` one.
-/// `None` in a slot means no policy at all for that scope.
-pub async fn limits_for(
-    db: &Db,
-    instance_id: &str,
-    key_id: &str,
-    provider_key: &str,
-) -> Result<(Option<Limit>, Option<Limit>), Fault> {
-    let rows: Vec<PolicyRow> = db
-        .all(
-            "SELECT scope, target, requests_per_minute, tokens_per_minute FROM rate_limit_policies \
-             WHERE instance_id = ?1 AND ((scope = 'key' AND target IN (?2, '*')) OR (scope = 'provider' AND target IN (?3, '*')))",
-            &[Arg::Text(instance_id), Arg::Text(key_id), Arg::Text(provider_key)],
-        )
-        .await?;
-    let pick = |scope: &str, specific: &str| {
-        let of_scope = || rows.iter().filter(move |r| r.scope == scope);
-        of_scope()
-            .find(|r| r.target == specific)
-            .or_else(|| of_scope().find(|r| r.target == "*"))
-            .map(|r| Limit {
-                requests_per_minute: r.requests_per_minute,
-                tokens_per_minute: r.tokens_per_minute,
-            })
-    };
-    Ok((pick("key", key_id), pick("provider", provider_key)))
+    /// The limits that apply to one key calling one provider key: a specific policy wins over the `*` one.
+    /// `None` in a slot means no policy at all for that scope.
+    pub fn limits_for(&self, key_id: &str, provider_key: &str) -> (Option<Limit>, Option<Limit>) {
+        let pick = |scope: &str, specific: &str| {
+            let of_scope = || self.policies.iter().filter(move |r| r.scope == scope);
+            of_scope()
+                .find(|r| r.target == specific)
+                .or_else(|| of_scope().find(|r| r.target == "*"))
+                .map(|r| Limit {
+                    requests_per_minute: r.requests_per_minute,
+                    tokens_per_minute: r.tokens_per_minute,
+                })
+        };
+        (pick("key", key_id), pick("provider", provider_key))
+    }
 }
 
 /// One request's usage, written after the response.
@@ -147,7 +185,20 @@ pub struct UsageEvent {
     pub created_at: i64,
 }
 
-pub async fn record_usage(db: &Db, e: &UsageEvent) -> Result<(), Fault> {
+/// Writes usage rows in one D1 batch.
+pub async fn record_usage(db: &Db, events: &[UsageEvent]) -> Result<(), Fault> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let statements = events
+        .iter()
+        .map(|e| usage_insert(db, e))
+        .collect::<Result<Vec<_>, _>>()?;
+    db.batch(statements).await?;
+    Ok(())
+}
+
+fn usage_insert(db: &Db, e: &UsageEvent) -> Result<worker::D1PreparedStatement, Fault> {
     db.stmt(
         "INSERT OR REPLACE INTO usage_events (request_id, org_id, instance_id, project_id, key_id, endpoint, model, provider, \
          upstream_model, status, error_code, stream, cached, attempts, prompt_tokens, completion_tokens, cost_usd, latency_ms, \
@@ -175,8 +226,5 @@ pub async fn record_usage(db: &Db, e: &UsageEvent) -> Result<(), Fault> {
             Arg::Real(e.overhead_ms),
             Arg::Int(e.created_at),
         ],
-    )?
-    .run()
-    .await?;
-    Ok(())
+    )
 }

@@ -10,12 +10,12 @@ use tenancy::page::Page;
 use tenancy::records::ModelConfig;
 use worker::D1PreparedStatement;
 
-const COLUMNS: &str = "instance_id, id, provider, upstream_model, provider_key, base_url, capabilities, \
+pub(crate) const COLUMNS: &str = "instance_id, id, provider, upstream_model, provider_key, base_url, capabilities, \
      input_price_per_mtok, output_price_per_mtok, price_per_image, max_output_tokens, fallbacks, enabled, \
      created_at, updated_at";
 
 #[derive(Deserialize)]
-struct Row {
+pub(crate) struct Row {
     instance_id: String,
     id: String,
     provider: Provider,
@@ -53,6 +53,11 @@ impl From<Row> for ModelConfig {
             updated_at: r.updated_at,
         }
     }
+}
+
+/// Model configs from their rows.
+pub(crate) fn from_rows(rows: Vec<Row>) -> Vec<ModelConfig> {
+    rows.into_iter().map(ModelConfig::from).collect()
 }
 
 fn write_stmt(db: &Db, sql: &str, m: &ModelConfig) -> Result<D1PreparedStatement, Fault> {
