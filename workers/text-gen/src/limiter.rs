@@ -1,18 +1,25 @@
 //! The rate limiter Durable Object: one per instance. Each call admits-and-records (or settles) in one
-//! synchronous step on the in-memory limiter, so concurrent requests cannot race; the state is saved to
-//! the object's storage so an eviction does not forget the current window.
+//! synchronous step on the in-memory limiter, so concurrent requests cannot race. The state is saved to the
+//! object's storage by an alarm at most once a second after a change (not on every call: under load the
+//! state is large and the save would dominate), so an eviction forgets at most the last second.
 
 use kit::limiter::{AdmitCall, SettleCall};
 use std::cell::{Cell, RefCell};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
 const STORAGE_KEY: &str = "limiter";
+/// Delay between a change and its save.
+const SAVE_AFTER_MS: i64 = 1_000;
+/// Idle scopes are dropped at most this often.
+const PRUNE_EVERY_MS: u64 = 10_000;
 
 #[durable_object]
 pub struct Limiter {
     state: State,
     limiter: RefCell<limits::Limiter>,
     loaded: Cell<bool>,
+    save_pending: Cell<bool>,
+    last_prune_ms: Cell<u64>,
 }
 
 impl DurableObject for Limiter {
@@ -21,6 +28,8 @@ impl DurableObject for Limiter {
             state,
             limiter: RefCell::new(limits::Limiter::default()),
             loaded: Cell::new(false),
+            save_pending: Cell::new(false),
+            last_prune_ms: Cell::new(0),
         }
     }
 
@@ -32,7 +41,10 @@ impl DurableObject for Limiter {
                 let call: AdmitCall = req.json().await?;
                 let admission = {
                     let mut limiter = self.limiter.borrow_mut();
-                    limiter.prune(now);
+                    if now.saturating_sub(self.last_prune_ms.get()) > PRUNE_EVERY_MS {
+                        limiter.prune(now);
+                        self.last_prune_ms.set(now);
+                    }
                     limiter.admit(now, &call.checks, call.tokens)
                 };
                 serde_json::to_string(&admission)?
@@ -47,8 +59,15 @@ impl DurableObject for Limiter {
             }
             _ => return Response::error("not found", 404),
         };
-        self.save().await?;
+        self.schedule_save().await?;
         Response::from_bytes(body.into_bytes())
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.save_pending.set(false);
+        let text = serde_json::to_string(&*self.limiter.borrow())?;
+        self.state.storage().put(STORAGE_KEY, text).await?;
+        Response::ok("saved")
     }
 }
 
@@ -75,9 +94,12 @@ impl Limiter {
         Ok(())
     }
 
-    async fn save(&self) -> Result<()> {
-        let text = serde_json::to_string(&*self.limiter.borrow())?;
-        self.state.storage().put(STORAGE_KEY, text).await
+    async fn schedule_save(&self) -> Result<()> {
+        if self.save_pending.replace(true) {
+            return Ok(());
+        }
+        let at = kit::clock::now_ms() + SAVE_AFTER_MS;
+        self.state.storage().set_alarm(at).await
     }
 }
 
