@@ -11,7 +11,55 @@ pub fn cases() -> Vec<Case> {
     vec![
         case!(every_model_by_default),
         case!(restricted_key_sees_only_its_models),
+        case!(config_changes_apply_to_the_next_request),
     ]
+}
+
+/// The gateway caches an instance's models and provider keys in memory; a change through the admin API
+/// must still apply to the very next request.
+async fn config_changes_apply_to_the_next_request(ctx: &Ctx) -> Result<(), String> {
+    let t = tenant(ctx, "cfg-change").await?;
+    let api = t.api(ctx);
+    expect_status(
+        &post(&api, CHAT, &chat_body(GPT, "warm the cache"), &[]).await?,
+        200,
+    )?;
+    let model = format!("/admin/instances/{}/models/{GPT}", t.instance_id);
+    expect_status(
+        &ctx.admin().patch(&model, json!({"enabled": false})).await?,
+        200,
+    )?;
+    let resp = post(&api, CHAT, &chat_body(GPT, "disabled now"), &[]).await?;
+    expect_error(&resp, 403, "model_disabled")?;
+    let ids = model_ids(&api.get("/v1/models").await?)?;
+    ensure!(
+        !ids.iter().any(|id| id == GPT),
+        "a disabled model is still listed: {ids:?}"
+    );
+    expect_status(
+        &ctx.admin().patch(&model, json!({"enabled": true})).await?,
+        200,
+    )?;
+    expect_status(
+        &post(&api, CHAT, &chat_body(GPT, "enabled again"), &[]).await?,
+        200,
+    )?;
+    let key = format!("/admin/instances/{}/provider-keys/openai", t.instance_id);
+    expect_status(&ctx.admin().delete(&key).await?, 204)?;
+    let resp = post(&api, CHAT, &chat_body(GPT, "no provider key"), &[]).await?;
+    expect_error(&resp, 422, "invalid_value")?;
+    let policy = format!("/admin/instances/{}/rate-limits/key/*", t.instance_id);
+    expect_status(
+        &ctx.admin()
+            .put(&policy, json!({"requests_per_minute": 1}))
+            .await?,
+        200,
+    )?;
+    let resp = post(&api, CHAT, &chat_body(CLAUDE, "limited from now on"), &[]).await?;
+    expect_status(&resp, 200)?;
+    let resp = post(&api, CHAT, &chat_body(CLAUDE, "over the limit"), &[]).await?;
+    expect_error(&resp, 429, "rate_limited")?;
+    Ok(())
 }
 
 /// The ids of a `/v1/models` list, sorted, after checking its shape.
