@@ -19,4 +19,4 @@ mod parse;
 pub mod request_id;
 
 pub use error::{ApiError, ErrorKind};
-pub use parse::{parse_json, parse_object};
+pub use parse::{parse_json, parse_object, parse_value};

@@ -34,6 +34,18 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// A body as a JSON value in one pass (a `Value` cannot trip over a field before a syntax error, so the
+/// pre-check of [`parse_json`] is not needed).
+pub fn parse_value(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "request body is empty",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|err| malformed(&err))
+}
+
 /// [`parse_json`] for request bodies that must be a JSON object (every API body is).
 pub fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());

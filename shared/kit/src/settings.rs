@@ -47,3 +47,23 @@ fn number(env: &Env, name: &str, default: u64) -> u64 {
         .and_then(|v| v.to_string().parse().ok())
         .unwrap_or(default)
 }
+
+thread_local! {
+    /// The vault derived from `PROVIDER_KEY_SECRET` (a secret is fixed for an isolate's life).
+    static VAULT: std::cell::RefCell<Option<std::rc::Rc<vault::Vault>>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Settings {
+    /// The provider-key vault, derived once per isolate.
+    pub fn vault(&self) -> Result<std::rc::Rc<vault::Vault>, Fault> {
+        if let Some(v) = VAULT.with(|v| v.borrow().clone()) {
+            return Ok(v);
+        }
+        let v = std::rc::Rc::new(
+            vault::Vault::from_secret(&self.provider_key_secret)
+                .map_err(|e| Fault::Data(format!("PROVIDER_KEY_SECRET unusable: {e}")))?,
+        );
+        VAULT.with(|slot| *slot.borrow_mut() = Some(v.clone()));
+        Ok(v)
+    }
+}

@@ -11,7 +11,6 @@ use kit::{random, Fault};
 use serde_json::json;
 use tenancy::access::Need;
 use tenancy::inputs::{resolve_provider, ProviderKeyInput};
-use vault::Vault;
 use worker::Request;
 
 fn check_name(name: &str) -> Result<(), Fault> {
@@ -23,8 +22,7 @@ pub async fn set(ctx: &Ctx<'_>, req: &mut Request, instance_id: &str, name: &str
     let instance = nodes::load_for(ctx, Level::Instance, instance_id, Need::Write).await?;
     let input: ProviderKeyInput = ctx.body(req).await?;
     let provider = resolve_provider(name, input.provider)?;
-    let vault = Vault::from_secret(&ctx.settings.provider_key_secret)
-        .map_err(|e| Fault::Data(format!("PROVIDER_KEY_SECRET unusable: {e}")))?;
+    let vault = ctx.settings.vault()?;
     // The associated data binds the ciphertext to its row: a value copied to another row will not open.
     let aad = format!("{}/{}", instance.id, name);
     let sealed = vault

@@ -267,8 +267,7 @@ pub fn upstream_request(job: &Job, route: &Route) -> Result<HttpRequest, Fault> 
             ),
         )
     })?;
-    let vault = vault::Vault::from_secret(&job.settings.provider_key_secret)
-        .map_err(|e| Fault::Data(format!("PROVIDER_KEY_SECRET unusable: {e}")))?;
+    let vault = job.settings.vault()?;
     let aad = format!("{}/{}", job.principal.instance_id, route.provider_key);
     let api_key = vault.open(sealed, &aad).map_err(|e| {
         Fault::Data(format!(

@@ -26,7 +26,7 @@ const IGNORED: &[&str] = &["top_k", "service_tier"];
 /// or text blocks; `stop_sequences` → `stop`; `metadata.user_id` → `user`. Unknown fields are
 /// rejected, as Anthropic does; tool use and extended thinking are rejected by name.
 pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
-    let mut map = field::object(envelope::parse_json::<Value>(body)?, "")?;
+    let mut map = field::object(envelope::parse_value(body)?, "")?;
     let model = field::required_string(&mut map, "model", "")?;
     let max_tokens = field::token_count(&mut map, "max_tokens")?
         .ok_or_else(|| ApiError::missing_field("max_tokens"))?;

@@ -12,7 +12,7 @@ use crate::field::{self, echo, join, Object};
 /// well-typed value out of range (`temperature` outside 0..=2, `max_tokens` below 1). Fields
 /// this crate has no slot for stay in `extra` (and per message in `Message::extra`).
 pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
-    let mut map = field::object(envelope::parse_json::<Value>(body)?, "")?;
+    let mut map = field::object(envelope::parse_value(body)?, "")?;
     let model = field::required_string(&mut map, "model", "")?;
     let messages = messages(field::take(&mut map, "messages"))?;
     let max_tokens = max_tokens(&mut map)?;
