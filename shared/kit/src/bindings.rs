@@ -6,6 +6,8 @@ pub const DB: &str = "DB";
 pub const CACHE: &str = "CACHE";
 /// Service binding from the front door to the config worker.
 pub const CONFIG: &str = "CONFIG";
+/// Service binding from the front door to the interfaces (static assets).
+pub const UI: &str = "UI";
 /// Service binding from the front door to the text-gen worker.
 pub const TEXT_GEN: &str = "TEXT_GEN";
 /// Durable Object namespace of the rate limiter (class `Limiter`, hosted by the text-gen worker).
