@@ -2,20 +2,21 @@
 """The measuring half of scripts/bench (the bash script starts and stops the processes; this drives them).
 
 Seeds a bench tenant through the admin API, checks every path answers as it should (loudly fails otherwise),
-warms up, runs wrk (scripts/bench-lib/wrk.lua) per target and concurrency, measures streaming time to first
-byte (scripts/bench-lib/ttfb.mjs), WASM sizes, then prints ONE table and writes the JSON report.
+warms up, runs wrk (scripts/bench-lib/wrk.lua) per target and concurrency, measures the raw c=1 latency and the
+streaming time to first byte with a sequential client (scripts/bench-lib/seq.mjs) and the WASM sizes, then
+prints ONE table and writes the JSON report.
 
-usage: measure.py --platform URL --sim URL --duration S --out FILE [--warmup S] [--pgids 1,2] [--log-dir DIR]
+usage: measure.py --platform URL --gateway-socket URL --text-gen-socket URL --sim URL --out FILE
+                  --platform-pgid N --sim-pgid N [--duration S] [--warmup S] [--ttfb-n N] [--seq-n N]
+                  [--mode quick|full]
 ADMIN_TOKEN comes from the environment (not argv: it would show in ps).
 """
 import argparse
 import datetime
 import glob
-import gzip
 import json
 import os
 import platform as pyplatform
-import re
 import resource
 import subprocess
 import sys
@@ -28,13 +29,20 @@ LIB = os.path.join(ROOT, "scripts", "bench-lib")
 BODY = {"model": "bench-model", "messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 16}
 SIM_KEY = "sk-bench"
 CONCURRENCY = [(1, 1), (16, 2), (64, 2)]  # (connections, wrk threads)
-TARGETS = {
+TARGETS = {  # the issue's rows, at every concurrency
     "direct": "POST simulator /v1/chat/completions",
     "through": "POST platform /v1/chat/completions",
     "cached": "POST platform, x-de-cache hit",
-    "auth-only": "GET platform /v1/me (diagnostic)",
     "ceiling": "GET platform /health",
 }
+DIAGNOSTICS = {  # where the time goes; at c=1 and c=16 only
+    "auth-only": "GET platform /v1/me (front door + config + key auth)",
+    "gw-socket": "GET de-gateway socket /health (no Miniflare entry)",
+    "tg-socket": "GET de-text-gen socket /health (one Rust worker alone)",
+    "tg-through": "POST de-text-gen socket /v1/chat/completions (no front door)",
+}
+DIAG_CONCURRENCY = (1, 16)
+LABELS = {**TARGETS, **DIAGNOSTICS}
 # Goals of the issue (docs/benchmarks.md).
 GOAL_OVERHEAD_P50_MS = 1.0
 GOAL_OVERHEAD_P99_MS = 5.0
@@ -96,7 +104,7 @@ def seed(base, token, sim):
 
 # ---------------------------------------------------------------- targets
 
-def targets(platform, sim, api_key):
+def targets(platform, sim, api_key, gateway_socket, text_gen_socket):
     chat = json.dumps(BODY, separators=(",", ":"))
     cached = json.dumps({**BODY, "temperature": 0}, separators=(",", ":"))
     return {
@@ -109,6 +117,10 @@ def targets(platform, sim, api_key):
         "auth-only": {"url": platform + "/v1/me", "method": "GET", "body": "",
                       "auth": "Bearer " + api_key, "headers": ""},
         "ceiling": {"url": platform + "/health", "method": "GET", "body": "", "auth": "", "headers": ""},
+        "gw-socket": {"url": gateway_socket + "/health", "method": "GET", "body": "", "auth": "", "headers": ""},
+        "tg-socket": {"url": text_gen_socket + "/health", "method": "GET", "body": "", "auth": "", "headers": ""},
+        "tg-through": {"url": text_gen_socket + "/v1/chat/completions", "method": "POST", "body": chat,
+                       "auth": "Bearer " + api_key, "headers": ""},
     }
 
 
@@ -132,16 +144,17 @@ def precheck(t):
         reply = json.loads(raw)
         if reply.get("object") != "chat.completion" or not reply.get("choices"):
             die(f"{name}: not a chat.completion: {raw[:300]!r}")
-    hdrs, _ = call("through")
-    if "x-ratelimit-limit-requests" not in hdrs:
+    through, _ = call("through")
+    if "x-ratelimit-limit-requests" not in through:
         die("through: no x-ratelimit-* headers: the key-scope policy (limiter Durable Object) is not applied")
     call("cached")
-    hdrs, _ = call("cached")
-    if hdrs.get("x-de-cache") != "hit":
-        die(f"cached: the second identical request was not a cache hit (x-de-cache={hdrs.get('x-de-cache')!r})")
-    call("auth-only")
-    call("ceiling")
-    return {"through_overhead_header_ms": hdrs.get("x-de-overhead-ms")}
+    cached, _ = call("cached")
+    if cached.get("x-de-cache") != "hit":
+        die(f"cached: the second identical request was not a cache hit (x-de-cache={cached.get('x-de-cache')!r})")
+    for name in ("auth-only", "ceiling", "gw-socket", "tg-socket", "tg-through"):
+        call(name)
+    # The platform's own figure (taken inside text-gen), for comparison with the measured overhead.
+    return {"x_de_overhead_ms": {"through": through.get("x-de-overhead-ms"), "cached": cached.get("x-de-overhead-ms")}}
 
 
 # ---------------------------------------------------------------- CPU accounting
@@ -150,15 +163,17 @@ CLK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_total_busy():
+    """Busy and total CPU ticks of the whole machine (all cores)."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     idle = v[3] + v[4]
     return sum(v[:8]) - idle, sum(v[:8])
 
 
-def cpu_of_groups(pgids):
-    """utime+stime (ticks) of every live process in the given process groups (the runner's and the simulator's)."""
-    total = 0
+def cpu_of_groups(groups):
+    """utime+stime (ticks) of the live processes of each process group: {name: pgid} -> {name: ticks}."""
+    by_pgid = {pgid: name for name, pgid in groups.items()}
+    ticks = {name: 0 for name in groups}
     for stat in glob.glob("/proc/[0-9]*/stat"):
         try:
             with open(stat) as f:
@@ -166,49 +181,48 @@ def cpu_of_groups(pgids):
         except OSError:
             continue
         fields = s[s.rfind(")") + 2:].split()
-        if int(fields[2]) in pgids:  # pgrp
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total
+        name = by_pgid.get(int(fields[2]))  # pgrp
+        if name:
+            ticks[name] += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks
 
 
 class CpuWindow:
-    """CPU used during a window: ours (stack + simulator + wrk/node children) vs everything else on the machine."""
+    """CPU used during a window, in cores: the platform (workerd), the simulator, the load generator (our child
+    processes: wrk, node) and everything else on the machine (other people's builds and tests)."""
 
-    def __init__(self, pgids):
-        self.pgids = pgids
+    def __init__(self, groups):
+        self.groups = groups
 
     def __enter__(self):
-        self.busy0, self.all0 = cpu_total_busy()
-        self.ours0 = cpu_of_groups(self.pgids)
+        self.busy0, _ = cpu_total_busy()
+        self.g0 = cpu_of_groups(self.groups)
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.kids0 = ru.ru_utime + ru.ru_stime
         self.t0 = time.monotonic()
         return self
 
     def __exit__(self, *exc):
-        busy1, all1 = cpu_total_busy()
-        ours = (cpu_of_groups(self.pgids) - self.ours0) / CLK
+        busy1, _ = cpu_total_busy()
+        g1 = cpu_of_groups(self.groups)
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-        kids = ru.ru_utime + ru.ru_stime - self.kids0
         wall = time.monotonic() - self.t0
+        secs = {name: (g1[name] - self.g0[name]) / CLK for name in self.groups}
+        secs["loadgen"] = ru.ru_utime + ru.ru_stime - self.kids0
         busy = (busy1 - self.busy0) / CLK
-        self.result = {
-            "wall_s": round(wall, 2),
-            "machine_busy_cores": round(busy / wall, 2),
-            "stack_cores": round(ours / wall, 2),
-            "loadgen_cores": round(kids / wall, 2),
-            "other_cores": round(max(0.0, busy - ours - kids) / wall, 2),
-        }
+        secs["other"] = max(0.0, busy - sum(secs.values()))
+        self.seconds = secs
+        self.result = {"wall_s": round(wall, 2), **{f"{k}_cores": round(v / wall, 2) for k, v in secs.items()}}
         return False
 
 
-def settle(pgids, max_s=20.0):
-    """Waits until the stack is idle (background usage writes drained): < 5% of a core for 0.5 s."""
+def settle(groups, max_s=20.0):
+    """Waits until the platform and simulator are idle (background usage writes drained): < 5% of a core."""
     deadline = time.monotonic() + max_s
     while time.monotonic() < deadline:
-        a = cpu_of_groups(pgids)
+        a = sum(cpu_of_groups(groups).values())
         time.sleep(0.5)
-        if (cpu_of_groups(pgids) - a) / CLK / 0.5 < 0.05:
+        if (sum(cpu_of_groups(groups).values()) - a) / CLK / 0.5 < 0.05:
             return
     log(f"the stack did not go idle within {max_s:.0f} s; measuring anyway")
 
@@ -222,44 +236,52 @@ def machine_idle_share(seconds=1.0):
 
 # ---------------------------------------------------------------- wrk
 
-def run_wrk(spec, conns, threads, duration, pgids):
+def run_wrk(spec, conns, threads, duration, groups):
     env = dict(os.environ, BENCH_METHOD=spec["method"], BENCH_BODY=spec["body"], BENCH_AUTH=spec["auth"],
                BENCH_HEADERS=spec["headers"])
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--timeout", "10s",
            "-s", os.path.join(LIB, "wrk.lua"), spec["url"]]
-    with CpuWindow(pgids) as w:
+    with CpuWindow(groups) as w:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCHJSON ")), None)
     if proc.returncode != 0 or line is None:
         die(f"wrk failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
     out = json.loads(line[len("BENCHJSON "):])
     out["cpu"] = w.result
+    # CPU time workerd spent per request (all three workers, the limiter DO, the usage write): the cost that
+    # bounds throughput, since one workerd process runs the isolates on one thread.
+    out["workerd_cpu_ms_per_request"] = round(1000 * w.seconds["platform"] / max(1, out["requests"]), 3)
     return out
 
 
-# ---------------------------------------------------------------- streaming TTFB
+# ---------------------------------------------------------------- sequential client (raw samples)
 
-def ttfb(url, auth, n):
-    body = json.dumps({**BODY, "stream": True}, separators=(",", ":"))
-    proc = subprocess.run(["node", os.path.join(LIB, "ttfb.mjs"), "--url", url, "--auth", auth, "--body", body,
-                           "-n", str(n), "--warmup", "20"], capture_output=True, text=True)
+def seq(url, auth, n, stream):
+    """N sequential requests on one connection (scripts/bench-lib/seq.mjs): raw time to first byte and total."""
+    body = json.dumps({**BODY, "stream": True} if stream else BODY, separators=(",", ":"))
+    cmd = ["node", os.path.join(LIB, "seq.mjs"), "--url", url, "--auth", auth, "--body", body, "-n", str(n),
+           "--warmup", "20"] + (["--stream"] if stream else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        die(f"ttfb {url}: {proc.stderr}")
+        die(f"seq {url}: {proc.stderr}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    if out["non_200"] or out["not_event_stream"]:
-        die(f"ttfb {url}: {out['non_200']} non-200 (first {out['first_bad_status']}), "
-            f"{out['not_event_stream']} not text/event-stream")
+    if out["non_200"] or out["wrong_content_type"]:
+        die(f"seq {url} (stream={stream}): {out['non_200']} non-200 (first {out['first_bad_status']}), "
+            f"{out['wrong_content_type']} with the wrong content type")
     return out
 
 
 # ---------------------------------------------------------------- WASM sizes
 
 def wasm_sizes():
+    """Every workers/*/build/**/*.wasm: raw bytes and `gzip -9 -c | wc -c`."""
     sizes = []
     for path in sorted(glob.glob(os.path.join(ROOT, "workers", "*", "build", "**", "*.wasm"), recursive=True)):
-        raw = open(path, "rb").read()
-        sizes.append({"worker": os.path.relpath(path, ROOT).split(os.sep)[1], "path": os.path.relpath(path, ROOT), "raw_bytes": len(raw),
-                      "gzip_bytes": len(gzip.compress(raw, compresslevel=9))})
+        rel = os.path.relpath(path, ROOT)
+        with open(path, "rb") as f:
+            gz = subprocess.run(["gzip", "-9", "-c"], stdin=f, capture_output=True, check=True).stdout
+        sizes.append({"worker": rel.split(os.sep)[1], "path": rel, "raw_bytes": os.path.getsize(path),
+                      "gzip_bytes": len(gz)})
     return sizes
 
 
@@ -297,8 +319,8 @@ def meta(duration, idle_before):
         "runner": f"Miniflare {pkg_version('miniflare')} Node API (workerd {pkg_version('workerd')}), "
                   f"no wrangler dev proxy; worker options from wrangler {pkg_version('wrangler')} "
                   "unstable_getMiniflareWorkerOptions",
-        "load_generator": sh(["wrk", "--version"]).splitlines()[0] if sh(["wrk", "--version"]) else "wrk",
-        "ttfb_client": "Node node:http, one keep-alive connection, sequential (scripts/bench-lib/ttfb.mjs)",
+        "load_generator": " ".join(sh(["wrk", "--version"]).split()[:2]) or "wrk",
+        "sequential_client": "Node node:http, one keep-alive connection, raw samples (scripts/bench-lib/seq.mjs)",
         "duration_s": duration,
         "same_cores": "load generator, simulator and workerd share the same cores",
     }
@@ -309,144 +331,184 @@ def meta(duration, idle_before):
 def fmt(x, nd=2):
     if x is None:
         return "-"
-    if isinstance(x, str):
-        return x
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.{nd}f}"
 
 
 def render(report):
-    rows = []  # (measurement, c, req/s, p50, p99, non-2xx, notes)
+    """ONE table: the issue's rows per concurrency, the overhead, diagnostics, streaming TTFB, WASM sizes."""
+    rows = []  # (measurement, c, req/s, p50, p99, non-2xx, workerd cpu ms/req, notes)
     res = {(r["target"], r["connections"]): r for r in report["runs"]}
     checks = report["checks"]
+
+    def run_row(name, conns, extra=""):
+        r = res[(name, conns)]
+        errs = r["errors"]
+        sock = errs["connect"] + errs["read"] + errs["write"] + errs["timeout"]
+        notes = [extra] if extra else []
+        if sock:
+            notes.append(f"{sock} socket errors")
+        if r["cpu"]["other_cores"] > 0.1:
+            notes.append(f"other processes {r['cpu']['other_cores']:.2f} cores")
+        cpu = "-" if name == "direct" else fmt(r["workerd_cpu_ms_per_request"])
+        rows.append((f"{name:<10} {LABELS[name]}", conns, fmt(r["rps"], 0), fmt(r["latency_ms"]["p50"]),
+                     fmt(r["latency_ms"]["p99"]), str(errs["status"]), cpu, "; ".join(notes)))
+
     for conns, _ in CONCURRENCY:
         for name in TARGETS:
-            r = res.get((name, conns))
-            if not r:
-                continue
-            errs = r["errors"]
-            sock = errs["connect"] + errs["read"] + errs["write"] + errs["timeout"]
-            notes = []
-            if sock:
-                notes.append(f"{sock} socket errors")
-            if r["cpu"]["other_cores"] > 0.1:
-                notes.append(f"other procs {r['cpu']['other_cores']:.2f} cores")
+            extra = ""
             if name == "through" and conns == 16:
-                notes.append(f"{checks['through_vs_ceiling_c16']['value']:.0%} of ceiling "
-                             f"(goal >= {GOAL_CEILING_SHARE:.0%}: {checks['through_vs_ceiling_c16']['verdict']})")
-            rows.append((f"{name:<9} {TARGETS[name]}", conns, fmt(r["rps"], 0), fmt(r["latency_ms"]["p50"]),
-                         fmt(r["latency_ms"]["p99"]), str(errs["status"]), "; ".join(notes)))
+                c = checks["through_vs_ceiling_c16"]
+                extra = f"{c['value']:.0%} of the ceiling (goal >= {GOAL_CEILING_SHARE:.0%}: {c['verdict']})"
+            run_row(name, conns, extra)
         if conns == 1:
             o = report["overhead_c1_ms"]
-            rows.append(("overhead  through - direct", 1, "-", fmt(o["p50"]), fmt(o["p99"]), "-",
-                         f"goal p50 <= {GOAL_OVERHEAD_P50_MS:g} ms: {checks['overhead_p50_c1']['verdict']}; "
+            rows.append(("overhead   through - direct (wrk)", 1, "-", fmt(o["p50"]), fmt(o["p99"]), "-", "-",
+                         "wrk percentiles: corrected for coordinated omission"))
+            raw = report["raw_c1"]
+            for name in ("direct", "through"):
+                r = raw[name]
+                rows.append((f"raw        {name}, sequential client (n={r['n']})", 1, "-",
+                             fmt(r["total_ms"]["p50"]), fmt(r["total_ms"]["p99"]), str(r["non_200"]), "-",
+                             f"max {fmt(r['total_ms']['max'])} ms"))
+            o = raw["overhead_ms"]
+            rows.append(("overhead   through - direct (raw)", 1, "-", fmt(o["p50"]), fmt(o["p99"]), "-", "-",
+                         f"goal p50 <= {GOAL_OVERHEAD_P50_MS:g} ms: {checks['overhead_p50_c1']['verdict']}, "
                          f"p99 <= {GOAL_OVERHEAD_P99_MS:g} ms: {checks['overhead_p99_c1']['verdict']}"))
+    for conns in DIAG_CONCURRENCY:
+        for name in DIAGNOSTICS:
+            run_row(name, conns)
     t = report["stream_ttfb"]
     for name in ("direct", "through"):
         s = t[name]
-        rows.append((f"ttfb      stream {name} (n={s['n']}, sequential)", 1, "-", fmt(s["ttfb_ms"]["p50"]),
-                     fmt(s["ttfb_ms"]["p99"]), str(s["non_200"]),
+        rows.append((f"ttfb       stream {name}, first body byte, sequential (n={s['n']})", 1, "-",
+                     fmt(s["ttfb_ms"]["p50"]), fmt(s["ttfb_ms"]["p99"]), str(s["non_200"]), "-",
                      f"whole stream p50 {fmt(s['total_ms']['p50'])} ms"))
-    rows.append(("ttfb      overhead through - direct", 1, "-", fmt(t["overhead_ms"]["p50"]),
-                 fmt(t["overhead_ms"]["p99"]), "-", ""))
+    rows.append(("ttfb       overhead through - direct", 1, "-", fmt(t["overhead_ms"]["p50"]),
+                 fmt(t["overhead_ms"]["p99"]), "-", "-", ""))
     for w in report["wasm"]:
         ok = "ok" if w["gzip_bytes"] <= GOAL_WASM_GZIP_BYTES else "OVER"
-        rows.append((f"wasm      {w['worker']}", "-", "-", "-", "-", "-",
+        rows.append((f"wasm       {w['worker']}", "-", "-", "-", "-", "-", "-",
                      f"raw {w['raw_bytes']:,} B, gzip -9 {w['gzip_bytes']:,} B (goal <= 1 MiB: {ok})"))
-    u = report.get("usage")
-    if u:
-        rows.append(("usage     rows recorded / through+cached sent", "-", "-", "-", "-", "-",
-                     f"{u['recorded']:,} / {u['sent']:,} (avg_overhead_ms reported {fmt(u['avg_overhead_ms'])})"))
+    u = report["usage"]
+    rows.append(("usage      rows recorded during the wrk runs", "-", "-", "-", "-", "-", "-",
+                 f"{u['recorded']:,} for {u['completed']:,} completed + up to {u['in_flight_max']} in flight "
+                 f"at the runs' ends: {u['verdict']}"))
 
-    head = ("measurement", "c", "req/s", "p50 ms", "p99 ms", "non-2xx", "notes")
-    cols = list(zip(*([head] + [tuple(str(c) for c in r) for r in rows])))
-    widths = [max(len(v) for v in col) for col in cols]
-    right = {1, 2, 3, 4, 5}
+    head = ("measurement", "c", "req/s", "p50 ms", "p99 ms", "non-2xx", "cpu ms/req", "notes")
+    rows = [tuple(str(c) for c in r) for r in rows]
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    right = {1, 2, 3, 4, 5, 6}
 
     def line(vals):
         cells = [(v.rjust(w) if i in right else v.ljust(w)) for i, (v, w) in enumerate(zip(vals, widths))]
-        return "| " + " | ".join(cells) + " |"
+        return ("| " + " | ".join(cells) + " |").rstrip()
 
     sep = "|" + "|".join(("-" * (w + 1) + ":") if i in right else ("-" * (w + 2)) for i, w in enumerate(widths)) + "|"
-    out = [line(head), sep] + [line(tuple(str(c) for c in r)) for r in rows]
-    return "\n".join(out)
+    return "\n".join([line(head), sep] + [line(r) for r in rows])
+
+
+def usage_count(platform, token, instance_id):
+    status, _, raw = http("GET", f"{platform}/admin/instances/{instance_id}/usage?group_by=status", token)
+    if status != 200:
+        die(f"usage summary: {status} {raw[:300]!r}")
+    return sum(d["requests"] for d in json.loads(raw)["data"])
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--platform", required=True)
+    ap.add_argument("--platform", required=True, help="the front door (Miniflare's entry socket)")
+    ap.add_argument("--gateway-socket", required=True, help="de-gateway's own socket")
+    ap.add_argument("--text-gen-socket", required=True, help="de-text-gen's own socket")
     ap.add_argument("--sim", required=True)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--ttfb-n", type=int, default=200)
+    ap.add_argument("--seq-n", type=int, default=2000)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--pgids", default="")
+    ap.add_argument("--platform-pgid", type=int, required=True)
+    ap.add_argument("--sim-pgid", type=int, required=True)
     ap.add_argument("--mode", default="full")
     args = ap.parse_args()
     token = os.environ.get("ADMIN_TOKEN") or die("ADMIN_TOKEN is not set")
-    pgids = {int(p) for p in args.pgids.split(",") if p}
+    groups = {"platform": args.platform_pgid, "simulator": args.sim_pgid}
 
     idle_before = machine_idle_share()
     if idle_before < 0.8:
-        log(f"WARNING: the machine is busy before the start ({1 - idle_before:.0%} of the CPU in use by other "
+        log(f"WARNING: the machine is busy before the start ({1 - idle_before:.0%} of the CPU used by other "
             "processes): figures will be low and noisy")
 
     log("seeding the bench tenant")
     tenant = seed(args.platform, token, args.sim)
-    t = targets(args.platform, args.sim, tenant["api_key"])
+    t = targets(args.platform, args.sim, tenant["api_key"], args.gateway_socket, args.text_gen_socket)
     log("checking every path answers 200")
     pre = precheck(t)
 
     log(f"warming up ({args.warmup} s per path at c=16)")
-    for name in TARGETS:
-        run_wrk(t[name], 16, 2, args.warmup, pgids)
-    settle(pgids)
+    for name in LABELS:
+        run_wrk(t[name], 16, 2, args.warmup, groups)
+    settle(groups)
+    recorded_before = usage_count(args.platform, token, tenant["instance_id"])
 
+    plan = [(name, conns, threads) for conns, threads in CONCURRENCY for name in TARGETS]
+    plan += [(name, conns, threads) for conns, threads in CONCURRENCY if conns in DIAG_CONCURRENCY
+             for name in DIAGNOSTICS]
     runs = []
-    for conns, threads in CONCURRENCY:
-        for name in TARGETS:
-            r = run_wrk(t[name], conns, threads, args.duration, pgids)
-            r.update({"target": name, "what": TARGETS[name], "connections": conns, "threads": threads,
-                      "url": t[name]["url"]})
-            runs.append(r)
-            log(f"c={conns:<3} {name:<9} {r['rps']:>9,.0f} req/s  p50 {r['latency_ms']['p50']:.2f} ms  "
-                f"p99 {r['latency_ms']['p99']:.2f} ms  non-2xx {r['errors']['status']}  "
-                f"cpu stack {r['cpu']['stack_cores']} wrk {r['cpu']['loadgen_cores']} other {r['cpu']['other_cores']}")
-            settle(pgids)
+    for name, conns, threads in plan:
+        r = run_wrk(t[name], conns, threads, args.duration, groups)
+        r.update({"target": name, "what": LABELS[name], "connections": conns, "threads": threads,
+                  "url": t[name]["url"]})
+        runs.append(r)
+        c = r["cpu"]
+        log(f"c={conns:<3} {name:<10} {r['rps']:>9,.0f} req/s  p50 {r['latency_ms']['p50']:7.2f} ms  "
+            f"p99 {r['latency_ms']['p99']:7.2f} ms  non-2xx {r['errors']['status']}  cores: workerd "
+            f"{c['platform_cores']:.2f} sim {c['simulator_cores']:.2f} wrk {c['loadgen_cores']:.2f} "
+            f"other {c['other_cores']:.2f}")
+        settle(groups)
+    # Usage rows are written after each response (waitUntil, possibly batched): did they all land?
+    recorded_runs = [r for r in runs if r["target"] in ("through", "cached", "tg-through")]
+    completed = sum(r["requests"] for r in recorded_runs)
+    deadline = time.monotonic() + 15
+    while True:
+        recorded = usage_count(args.platform, token, tenant["instance_id"]) - recorded_before
+        if recorded >= completed or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    # wrk stops with up to c requests in flight: the platform finishes (and records) them, wrk does not count them.
+    in_flight = sum(r["connections"] for r in recorded_runs)
+    usage = {"recorded": recorded, "completed": completed, "in_flight_max": in_flight,
+             "verdict": "all recorded" if completed <= recorded <= completed + in_flight else "MISMATCH"}
 
+    log(f"raw c=1 latency ({args.seq_n} sequential requests each, no coordinated-omission correction)")
+    raw = {name: seq(t[name]["url"], t[name]["auth"], args.seq_n, stream=False) for name in ("direct", "through")}
+    raw["overhead_ms"] = {p: round(raw["through"]["total_ms"][p] - raw["direct"]["total_ms"][p], 3)
+                          for p in ("p50", "p90", "p99")}
+    settle(groups)
     log(f"streaming time to first byte ({args.ttfb_n} sequential requests each)")
-    stream = {
-        "direct": ttfb(t["direct"]["url"], t["direct"]["auth"], args.ttfb_n),
-        "through": ttfb(t["through"]["url"], t["through"]["auth"], args.ttfb_n),
-    }
+    stream = {name: seq(t[name]["url"], t[name]["auth"], args.ttfb_n, stream=True) for name in ("direct", "through")}
     stream["overhead_ms"] = {p: round(stream["through"]["ttfb_ms"][p] - stream["direct"]["ttfb_ms"][p], 3)
-                             for p in ("p50", "p99")}
-    settle(pgids)
-
-    # Usage rows are written after each response (waitUntil): how many made it, and the platform's own overhead.
-    usage = None
-    status, _, raw = http("GET", f"{args.platform}/admin/instances/{tenant['instance_id']}/usage?group_by=model",
-                          token)
-    if status == 200:
-        data = json.loads(raw)["data"]
-        recorded = sum(d["requests"] for d in data)
-        sent = sum(r["requests"] for r in runs if r["target"] in ("through", "cached"))
-        oh = [d.get("avg_overhead_ms") for d in data if d.get("avg_overhead_ms") is not None]
-        usage = {"recorded": recorded, "sent": sent, "note": "sent counts measured runs only (not warm-up/checks)",
-                 "avg_overhead_ms": oh[0] if len(oh) == 1 else None, "by_model": data}
+                             for p in ("p50", "p90", "p99")}
 
     res = {(r["target"], r["connections"]): r for r in runs}
     d1, t1 = res[("direct", 1)]["latency_ms"], res[("through", 1)]["latency_ms"]
     overhead = {p: round(t1[p] - d1[p], 3) for p in ("p50", "p90", "p99")}
+    raw_overhead = raw["overhead_ms"]
     share = res[("through", 16)]["rps"] / res[("ceiling", 16)]["rps"]
     wasm = wasm_sizes()
-    verdict = lambda ok: "PASS" if ok else "FAIL"  # noqa: E731
+
+    def verdict(ok):
+        return "PASS" if ok else "FAIL"
+
+    # The c=1 latency goals are judged on the raw samples (see docs/benchmarks.md: wrk 4's percentiles are
+    # corrected for coordinated omission, which at c=1 turns one pause into many synthetic slow samples).
     checks = {
-        "overhead_p50_c1": {"value": overhead["p50"], "goal": f"<= {GOAL_OVERHEAD_P50_MS} ms",
-                            "verdict": verdict(overhead["p50"] <= GOAL_OVERHEAD_P50_MS)},
-        "overhead_p99_c1": {"value": overhead["p99"], "goal": f"<= {GOAL_OVERHEAD_P99_MS} ms",
-                            "verdict": verdict(overhead["p99"] <= GOAL_OVERHEAD_P99_MS)},
+        "overhead_p50_c1": {"value": raw_overhead["p50"], "goal": f"<= {GOAL_OVERHEAD_P50_MS} ms",
+                            "source": "sequential client, raw", "wrk_value": overhead["p50"],
+                            "verdict": verdict(raw_overhead["p50"] <= GOAL_OVERHEAD_P50_MS)},
+        "overhead_p99_c1": {"value": raw_overhead["p99"], "goal": f"<= {GOAL_OVERHEAD_P99_MS} ms",
+                            "source": "sequential client, raw", "wrk_value": overhead["p99"],
+                            "verdict": verdict(raw_overhead["p99"] <= GOAL_OVERHEAD_P99_MS)},
         "through_vs_ceiling_c16": {"value": round(share, 3), "goal": f">= {GOAL_CEILING_SHARE}",
                                    "verdict": verdict(share >= GOAL_CEILING_SHARE)},
         "wasm_gzip": {"value": {w["worker"]: w["gzip_bytes"] for w in wasm}, "goal": "<= 1 MiB each",
@@ -455,29 +517,35 @@ def main():
     m = meta(args.duration, idle_before)
     m["mode"] = args.mode
     m["loadavg_after"] = open("/proc/loadavg").read().split()[:3]
+    m["max_other_cores_during_runs"] = max(r["cpu"]["other_cores"] for r in runs)
     report = {"meta": m, "body": BODY, "precheck": pre, "runs": runs, "overhead_c1_ms": overhead,
-              "stream_ttfb": stream, "wasm": wasm, "usage": usage, "checks": checks}
+              "raw_c1": raw, "stream_ttfb": stream, "wasm": wasm, "usage": usage,
+              "checks": checks}
     table = render(report)
     report["table"] = table
 
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(report, f, indent=2)
     stamp = m["date"].replace(":", "").replace("-", "")
-    with open(os.path.join(os.path.dirname(args.out), f"run-{stamp}.json"), "w") as f:
-        json.dump(report, f, indent=2)
+    for path in (args.out, os.path.join(os.path.dirname(args.out), f"run-{stamp}.json")):
+        with open(path, "w") as f:
+            json.dump(report, f, indent=2)
+            f.write("\n")
 
     print()
-    print(f"Distributed Electrons benchmark — {m['date']}, {m['machine']['cores']} cores ({m['machine']['cpu']}), "
-          f"commit {m['git_commit']}{' + local changes' if m['workers_dirty'] else ''}, {args.duration} s per wrk run")
-    print(f"runner: {m['runner']}; load: {m['load_generator']} on the same cores")
+    print(f"Distributed Electrons benchmark, {m['date']}: {m['machine']['cores']} cores ({m['machine']['cpu']}), "
+          f"commit {m['git_commit']}{' + uncommitted changes in workers/ or shared/' if m['workers_dirty'] else ''}, "
+          f"{args.duration} s per wrk run ({args.mode})")
+    print(f"runner: {m['runner']}")
+    print(f"load: {m['load_generator']} on the same cores; raw c=1 latency and streaming TTFB: "
+          f"{m['sequential_client']}")
     print()
     print(table)
     print()
-    other = max(r["cpu"]["other_cores"] for r in runs)
+    other = m["max_other_cores_during_runs"]
     if idle_before < 0.8 or other > 0.1:
-        print(f"WARNING: other processes used up to {other:.2f} cores during the runs "
-              f"(idle before start {idle_before:.0%}): these figures are depressed and noisy.")
+        print(f"WARNING: other processes used up to {other:.2f} cores during the runs (the machine was "
+              f"{idle_before:.0%} idle before the start): these figures are depressed and noisy; rerun on an idle "
+              "machine.")
     print(f"JSON: {os.path.relpath(args.out, ROOT)}")
 
 

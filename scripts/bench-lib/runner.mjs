@@ -3,7 +3,11 @@
 // `unstable_getMiniflareWorkerOptions` (not declared twice here); the modules are the prebuilt
 // `build/index.js` + `build/index_bg.wasm` of each worker (nothing is rebuilt); secrets come from `.dev.vars`.
 //
-//   node scripts/bench-lib/runner.mjs --persist-to DIR [--port 0] [--host 127.0.0.1] [--log-file FILE]
+//   node scripts/bench-lib/runner.mjs --persist-to DIR [-c CONFIG]... [--port 0] [--host 127.0.0.1] [--log-file FILE]
+//
+// The workers: the `-c` configs in order, by default the WORKER_CONFIGS list of scripts/stack (the one list of
+// the stack's workers); the first one (the front door) is served on host:port. An assets-only config (no
+// `main`) gets wrangler's own no-op user worker, as `wrangler dev` does.
 //
 // DIR is the same directory `wrangler d1 migrations apply --persist-to DIR` used: state lives in DIR/v3/...
 // (wrangler's layout). Prints `ready http://HOST:PORT` once the front door answers GET /health. Stops cleanly
@@ -16,11 +20,16 @@ import { Miniflare, convertV4MiniflareOptions, NoOpLog } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-// The front door first: Miniflare serves the first worker on host:port.
-const CONFIGS = ["wrangler.toml", "workers/config/wrangler.toml", "workers/text-gen/wrangler.toml"];
+
+// `WORKER_CONFIGS=(a b c)` in scripts/stack: the front door first.
+function stackConfigs() {
+  const m = /^WORKER_CONFIGS=\(([^)]*)\)/m.exec(fs.readFileSync(path.join(ROOT, "scripts/stack"), "utf8"));
+  if (!m) throw new Error("scripts/stack has no WORKER_CONFIGS=(...) line: pass the configs with -c");
+  return m[1].trim().split(/\s+/);
+}
 
 function parseArgs(argv) {
-  const args = { port: 0, host: "127.0.0.1", persistTo: null, logFile: null };
+  const args = { port: 0, host: "127.0.0.1", persistTo: null, logFile: null, configs: [] };
   for (let i = 0; i < argv.length; i++) {
     const next = () => {
       if (i + 1 >= argv.length) throw new Error(`${argv[i]} needs a value`);
@@ -31,10 +40,12 @@ function parseArgs(argv) {
       case "--host": args.host = next(); break;
       case "--persist-to": args.persistTo = path.resolve(next()); break;
       case "--log-file": args.logFile = path.resolve(next()); break;
+      case "-c": case "--config": args.configs.push(next()); break;
       default: throw new Error(`unknown argument ${argv[i]}`);
     }
   }
   if (!args.persistTo) throw new Error("--persist-to DIR is required");
+  if (args.configs.length === 0) args.configs = stackConfigs();
   return args;
 }
 
@@ -71,24 +82,35 @@ function buildModules(main) {
   return { modulesRoot: buildDir, modules: found };
 }
 
+// What `wrangler dev` runs as the user worker of an assets-only config (templates/no-op-worker.js).
+function noOpModules() {
+  const file = path.join(ROOT, "node_modules/wrangler/templates/no-op-worker.js");
+  const contents = fs.existsSync(file)
+    ? fs.readFileSync(file, "utf8")
+    : 'export default { fetch() { return new Response("Not found", { status: 404 }); } };';
+  return { modulesRoot: path.dirname(file), modules: [{ type: "ESModule", path: file, contents }] };
+}
+
 function workerOptions(configPath, secrets) {
-  const abs = path.join(ROOT, configPath);
+  const abs = path.resolve(ROOT, configPath);
   const config = unstable_readConfig({ config: abs });
   const { workerOptions: wo, main } = unstable_getMiniflareWorkerOptions(config);
   const { modulesRules: _rules, rootPath, ...rest } = wo;
+  if (!main && !wo.assets) throw new Error(`${configPath}: neither main nor [assets]`);
   return {
     name: config.name,
     ...rest,
     rootPath: path.resolve(ROOT, rootPath ?? path.dirname(configPath)),
-    ...buildModules(path.resolve(path.dirname(abs), main)),
+    ...(main ? buildModules(path.resolve(path.dirname(abs), main)) : noOpModules()),
     bindings: { ...(wo.bindings ?? {}), ...secrets },
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
   };
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const secrets = readDevVars(path.join(ROOT, ".dev.vars"));
-  const workers = CONFIGS.map((c) => workerOptions(c, secrets));
+  const workers = args.configs.map((c) => workerOptions(c, secrets));
 
   const logStream = args.logFile ? fs.createWriteStream(args.logFile, { flags: "a" }) : null;
   const mf = new Miniflare(
@@ -122,6 +144,12 @@ async function main() {
 
   const url = await mf.ready;
   const base = `http://${args.host}:${url.port}`;
+  // Diagnostic entrances: each worker's own socket, which skips Miniflare's entry worker (the front door's
+  // assets router still runs on de-gateway's). Printed before `ready`, one `direct NAME URL` line each.
+  for (const w of workers) {
+    const direct = await mf.unsafeGetDirectURL(w.name);
+    console.log(`direct ${w.name} http://${args.host}:${direct.port}`);
+  }
   for (let i = 0; ; i++) {
     try {
       const res = await fetch(`${base}/health`);

@@ -38,7 +38,8 @@ async fn post<B: Serialize>(
 
 pub async fn admit(env: &Env, instance_id: &str, call: &AdmitCall) -> Result<Admission, Fault> {
     let mut response = post(env, instance_id, "/admit", call).await?;
-    Ok(response.json::<Admission>().await?)
+    // Bytes + serde_json: cheaper in WASM than the JS JSON.parse + serde_wasm_bindgen walk of `json()`.
+    Ok(serde_json::from_slice(&response.bytes().await?)?)
 }
 
 /// Settles several reservations of one instance in one call.

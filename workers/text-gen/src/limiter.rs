@@ -38,7 +38,7 @@ impl DurableObject for Limiter {
         let now = now_ms();
         let body = match req.path().as_str() {
             "/admit" => {
-                let call: AdmitCall = req.json().await?;
+                let call: AdmitCall = serde_json::from_slice(&req.bytes().await?)?;
                 let admission = {
                     let mut limiter = self.limiter.borrow_mut();
                     if now.saturating_sub(self.last_prune_ms.get()) > PRUNE_EVERY_MS {
@@ -50,7 +50,7 @@ impl DurableObject for Limiter {
                 serde_json::to_string(&admission)?
             }
             "/settle" => {
-                let calls: Vec<SettleCall> = req.json().await?;
+                let calls: Vec<SettleCall> = serde_json::from_slice(&req.bytes().await?)?;
                 let mut limiter = self.limiter.borrow_mut();
                 for call in &calls {
                     limiter.settle(now, &call.reservation, call.actual_tokens);
