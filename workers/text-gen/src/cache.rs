@@ -4,9 +4,11 @@
 
 use crate::job::Job;
 use envelope::ApiError;
+use kit::memo::Memo;
 use kit::Fault;
 use providers::chat::ChatResponse;
 use sha2::{Digest, Sha256};
+use std::rc::Rc;
 use worker::{Env, Request};
 
 /// Cached answers live an hour.
@@ -39,10 +41,26 @@ pub fn key(job: &Job) -> Option<String> {
     ))
 }
 
-pub async fn get(env: &Env, key: &str) -> Option<ChatResponse> {
+thread_local! {
+    /// Recent hits and writes, so a hot entry is not read from KV on every request. Safe to keep: an entry
+    /// never changes for its key (the key is the exact request), it only expires.
+    static RECENT: Memo<ChatResponse> = Memo::default();
+}
+
+pub async fn get(env: &Env, key: &str) -> Option<Rc<ChatResponse>> {
+    if let Some(hit) = RECENT.with(|m| m.get(key)) {
+        return Some(hit);
+    }
     let kv = kit::principal::cache(env).ok()?;
     let text = kv.get(key).text().await.ok()??;
-    serde_json::from_str(&text).ok()
+    let response = Rc::new(serde_json::from_str::<ChatResponse>(&text).ok()?);
+    RECENT.with(|m| m.put(key, response.clone()));
+    Some(response)
+}
+
+/// Keeps a fresh answer in this isolate at once (the KV write follows after the response).
+pub fn remember(key: &str, response: &ChatResponse) {
+    RECENT.with(|m| m.put(key, Rc::new(response.clone())));
 }
 
 pub async fn put(env: &Env, key: &str, response: &ChatResponse) {

@@ -382,8 +382,11 @@ async fn complete(
     };
     match called.result {
         Ok((response, route)) => {
-            if let Some(key) = &cache_key {
-                cache::put(env, key, &response).await;
+            if let Some(key) = cache_key {
+                cache::remember(&key, &response);
+                // The KV write (shared with other isolates) happens after the response.
+                let (env, response) = (env.clone(), response.clone());
+                ctx.wait_until(async move { cache::put(&env, &key, &response).await });
             }
             reply::success(env, ctx, &job, &route, admission, &response, finish)
         }
