@@ -118,27 +118,32 @@ pub async fn forget(env: &Env, key_hashes: &[String]) -> Result<(), Fault> {
         kv.delete(&cache_key(hash)).await?;
     }
     forget_here(key_hashes, &[]);
-    notify(
-        env,
-        &Forget {
-            key_hashes: key_hashes.to_vec(),
-            instance_ids: Vec::new(),
-        },
-    )
-    .await
+    let notice = Forget {
+        key_hashes: key_hashes.to_vec(),
+        instance_ids: Vec::new(),
+    };
+    tell_text_gen(env, &notice).await;
+    Ok(())
 }
 
 /// Drops cached instance snapshots after a change to models, provider keys or policies.
 pub async fn forget_instances(env: &Env, instance_ids: &[String]) -> Result<(), Fault> {
     forget_here(&[], instance_ids);
-    notify(
-        env,
-        &Forget {
-            key_hashes: Vec::new(),
-            instance_ids: instance_ids.to_vec(),
-        },
-    )
-    .await
+    let notice = Forget {
+        key_hashes: Vec::new(),
+        instance_ids: instance_ids.to_vec(),
+    };
+    tell_text_gen(env, &notice).await;
+    Ok(())
+}
+
+/// The change is already committed when this runs, so a failed notice is logged, not returned: the caller
+/// must not see an error for a change that happened. (The text-gen isolate then drops the entry within
+/// [`crate::memo::TTL_MS`].)
+async fn tell_text_gen(env: &Env, notice: &Forget) {
+    if let Err(e) = notify(env, notice).await {
+        worker::console_error!("telling text-gen to drop cached entries failed: {}", e);
+    }
 }
 
 /// What the config worker tells the text-gen worker to drop.
