@@ -3,26 +3,21 @@
 
 use crate::clock;
 use crate::random;
+use futures_util::future::{select, Either};
 use providers::retry::{next_delay, RetryPolicy};
 use providers::upstream::{classify, HttpRequest, UpstreamError};
-use std::cell::Cell;
 use std::future::Future;
-use std::rc::Rc;
+use std::pin::pin;
 use std::time::Duration;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Response};
 
 /// An upstream answer whose status said success; the body is still unread (it may be a stream).
 pub struct Answer {
     pub response: Response,
-    /// While armed, the attempt's deadline may still abort the body.
-    deadline: Rc<Cell<bool>>,
-}
-
-impl Answer {
-    /// Lifts the deadline: a stream that has started answering may run as long as it flows.
-    pub fn disarm(&self) {
-        self.deadline.set(false);
-    }
+    /// Aborts the request (and its body) when a deadline passes while reading.
+    controller: AbortController,
+    /// When the attempt's deadline passes (`clock::tick_ms` scale).
+    deadline_ms: f64,
 }
 
 /// The outcome of an upstream call after retries, with what it cost in time and attempts.
@@ -48,35 +43,39 @@ fn build(req: &HttpRequest) -> worker::Result<Request> {
     Request::new_with_init(&req.url, &init)
 }
 
-/// Sends `req`; the deadline covers the response headers (and, through the abort signal, the body).
-/// A non-2xx status is read and classified here.
+/// Sends `req`; the deadline covers the response headers, and [`read_body`] keeps it for the body. A stream
+/// has no deadline once its headers arrived: it may run as long as it flows. The deadline timer is a
+/// `Delay` raced against the fetch, so it is cleared as soon as the fetch settles (no timer outlives its
+/// request). A non-2xx status is read and classified here.
 pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<Answer, UpstreamError> {
     let request = build(req).map_err(|e| UpstreamError::Network {
         detail: e.to_string(),
     })?;
     let controller = AbortController::default();
+    let deadline_ms = clock::tick_ms() + timeout_ms as f64;
     let signal = controller.signal();
-    let armed = Rc::new(Cell::new(true));
-    let deadline = armed.clone();
-    // Abort when the deadline passes, unless the caller disarmed it (a flowing stream).
-    worker::wasm_bindgen_futures::spawn_local(async move {
-        Delay::from(Duration::from_millis(timeout_ms)).await;
-        if armed.get() {
-            controller.abort();
-        }
-    });
-    let mut response = match Fetch::Request(request).send_with_signal(&signal).await {
-        Ok(r) => r,
-        Err(_) if signal.aborted() => return Err(UpstreamError::Timeout),
-        Err(e) => {
+    let fetcher = Fetch::Request(request);
+    let fetch = pin!(fetcher.send_with_signal(&signal));
+    let timer = pin!(Delay::from(Duration::from_millis(timeout_ms)));
+    let mut response = match select(fetch, timer).await {
+        Either::Left((Ok(response), _)) => response,
+        Either::Left((Err(e), _)) => {
             return Err(UpstreamError::Network {
                 detail: e.to_string(),
             })
         }
+        Either::Right(((), _)) => {
+            controller.abort();
+            return Err(UpstreamError::Timeout);
+        }
     };
     let status = response.status_code();
     if (200..300).contains(&status) {
-        return Ok(Answer { response, deadline });
+        return Ok(Answer {
+            response,
+            controller,
+            deadline_ms,
+        });
     }
     let retry_after = retry_after_header(response.headers());
     let body = response.bytes().await.unwrap_or_default();
@@ -96,16 +95,24 @@ fn retry_after_header(headers: &Headers) -> Option<String> {
     headers.get("retry-after").ok().flatten()
 }
 
-/// Reads a whole body, mapping an abort (deadline) to a timeout.
-pub async fn read_body(answer: &mut Answer) -> Result<Vec<u8>, UpstreamError> {
-    answer.response.bytes().await.map_err(|e| {
-        let text = e.to_string();
-        if text.contains("abort") || text.contains("Abort") {
-            UpstreamError::Timeout
-        } else {
-            UpstreamError::Truncated
+/// Reads a whole body within what is left of the attempt's deadline.
+pub async fn read_body(answer: Answer) -> Result<Vec<u8>, UpstreamError> {
+    let Answer {
+        mut response,
+        controller,
+        deadline_ms,
+    } = answer;
+    let left = (deadline_ms - clock::tick_ms()).max(0.0) as u64;
+    let timer = pin!(Delay::from(Duration::from_millis(left)));
+    let body = pin!(response.bytes());
+    match select(body, timer).await {
+        Either::Left((Ok(bytes), _)) => Ok(bytes),
+        Either::Left((Err(_), _)) => Err(UpstreamError::Truncated),
+        Either::Right(((), _)) => {
+            controller.abort();
+            Err(UpstreamError::Timeout)
         }
-    })
+    }
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the policy's budget is spent.

@@ -370,8 +370,8 @@ async fn complete(
     cache_key: Option<String>,
 ) -> Reply {
     let called = call_with_fallbacks(&job, |http, kind, timeout| async move {
-        let mut answer: Answer = upstream::send(&http, timeout).await?;
-        let body = upstream::read_body(&mut answer).await?;
+        let answer: Answer = upstream::send(&http, timeout).await?;
+        let body = upstream::read_body(answer).await?;
         parse_response(kind, 200, &body)
     })
     .await?;

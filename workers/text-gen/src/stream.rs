@@ -157,7 +157,6 @@ pub async fn respond(env: &Env, ctx: &Context, job: Job, admission: Option<Admis
         Ok(value) => value,
         Err(err) => return reply::failure(env, ctx, &job, admission, &err, finish),
     };
-    answer.disarm();
     let (end_tx, end_rx) = oneshot::channel::<StreamEnd>();
     let pump = Pump {
         upstream: answer.response.stream()?,
