@@ -6,9 +6,100 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::runner::{report, Outcome};
-use crate::stack::{bootstrap, read_dev_vars};
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::runner::{report, run_all, Outcome};
+use crate::stack::{bootstrap, read_dev_vars, repo_root, stop_group, Stack};
 use crate::{Case, Ctx};
+
+/// Cases run this many at a time.
+const CONCURRENCY: usize = 4;
+/// The first start may compile the workers.
+const STARTUP_BOUND: Duration = Duration::from_secs(240);
+const CASE_BOUND: Duration = Duration::from_secs(120);
+
+/// What a suite starts before the stack (the provider simulator, say); dropped after the stack stopped.
+pub type Prepare = fn(&Path) -> Result<Box<dyn Any>, String>;
+
+/// A suite's whole `main`: select the cases, start the stack (after `prepare`), run the cases with bounded
+/// concurrency, always stop the stack, run the final checks, print `N passed, M failed`.
+pub fn main(all: Vec<Case>, prepare: Prepare) -> ExitCode {
+    let Some(cases) = select(all) else {
+        return ExitCode::SUCCESS;
+    };
+    if cases.is_empty() {
+        println!("no case matches the filters");
+        return finish(0, 0);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            println!("cannot start tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (passed, failed) = runtime.block_on(run(cases, prepare));
+    finish(passed, failed)
+}
+
+/// Returns (passed, failed).
+async fn run(cases: Vec<Case>, prepare: Prepare) -> (usize, usize) {
+    let total = cases.len();
+    let root = repo_root();
+    let (vars, token) = match setup(&root) {
+        Ok(v) => v,
+        Err(e) => return setup_failed(&e, total),
+    };
+    let prepared = match prepare(&root) {
+        Ok(p) => p,
+        Err(e) => return setup_failed(&e, total),
+    };
+    let mut stack = match Stack::start(&root) {
+        Ok(s) => s,
+        Err(e) => return setup_failed(&e, total),
+    };
+    println!("stack: {} (log {})", stack.base_url(), stack.log.display());
+    // Ctrl-C reaches this process but not the stack (its own session): stop the group, then exit.
+    let pgid = stack.pgid();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop_group(pgid);
+            println!("interrupted; the stack was stopped");
+            std::process::exit(130);
+        }
+    });
+    let http = match crate::ctx::http_client() {
+        Ok(h) => h,
+        Err(e) => return setup_failed(&e, total),
+    };
+    if let Err(e) = stack.wait_healthy(&http, STARTUP_BOUND).await {
+        stack.stop();
+        return setup_failed(&e, total);
+    }
+    let ctx = Arc::new(Ctx::new(
+        stack.base_url(),
+        http,
+        token,
+        root.clone(),
+        stack.dir.clone(),
+    ));
+    let outcomes = run_all(ctx.clone(), cases, CONCURRENCY, CASE_BOUND).await;
+    // The log is complete only once the stack has stopped.
+    stack.stop();
+    drop(prepared);
+    let finals = final_checks(&ctx, &stack.log, &vars);
+    for outcome in &finals {
+        report(outcome.name, &outcome.result);
+    }
+    let all: Vec<&Outcome> = outcomes.iter().chain(finals.iter()).collect();
+    let failed = all.iter().filter(|o| o.result.is_err()).count();
+    (all.len() - failed, failed)
+}
 
 /// The cases to run: arguments after `--` are substrings of case names; `--list` prints the names and
 /// returns `None`; other flags (such as `--nocapture`, from habit) are ignored.
