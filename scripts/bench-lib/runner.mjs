@@ -29,7 +29,7 @@ function stackConfigs() {
 }
 
 function parseArgs(argv) {
-  const args = { port: 0, host: "127.0.0.1", persistTo: null, logFile: null, configs: [] };
+  const args = { port: 0, host: "127.0.0.1", persistTo: null, logFile: null, inspectorPort: null, configs: [] };
   for (let i = 0; i < argv.length; i++) {
     const next = () => {
       if (i + 1 >= argv.length) throw new Error(`${argv[i]} needs a value`);
@@ -40,6 +40,7 @@ function parseArgs(argv) {
       case "--host": args.host = next(); break;
       case "--persist-to": args.persistTo = path.resolve(next()); break;
       case "--log-file": args.logFile = path.resolve(next()); break;
+      case "--inspector-port": args.inspectorPort = Number(next()); break;
       case "-c": case "--config": args.configs.push(next()); break;
       default: throw new Error(`unknown argument ${argv[i]}`);
     }
@@ -122,6 +123,8 @@ async function main() {
       resourcePersistencePath: path.join(args.persistTo, "v3"),
       resourceTmpPath: path.join(args.persistTo, "tmp"),
       cf: false, // offline: do not fetch the Request.cf blob
+      // Profiling: V8 inspector (CPU profiles of each worker; scripts/bench-lib/profile.mjs).
+      ...(args.inspectorPort !== null ? { inspectorPort: args.inspectorPort } : {}),
       log: new NoOpLog(),
       logRequests: false,
       handleStructuredLogs: logStream

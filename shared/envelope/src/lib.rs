@@ -17,6 +17,7 @@
 mod error;
 mod parse;
 pub mod request_id;
+pub mod url;
 
 pub use error::{ApiError, ErrorKind};
 pub use parse::{parse_json, parse_object, parse_value};

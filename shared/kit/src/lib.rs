@@ -10,6 +10,7 @@ pub mod limiter;
 pub mod memo;
 pub mod principal;
 pub mod random;
+pub mod raw;
 pub mod settings;
 pub mod store;
 pub mod upstream;

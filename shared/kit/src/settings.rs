@@ -17,8 +17,23 @@ pub struct Settings {
     pub upstream_budget_ms: u64,
 }
 
+thread_local! {
+    /// Vars and secrets are fixed for an isolate's life (a new deploy or secret starts new isolates).
+    static LOADED: std::cell::RefCell<Option<std::rc::Rc<Settings>>> = const { std::cell::RefCell::new(None) };
+}
+
 impl Settings {
-    pub fn load(env: &Env) -> Result<Settings, Fault> {
+    /// The settings, read from the environment once per isolate.
+    pub fn load(env: &Env) -> Result<std::rc::Rc<Settings>, Fault> {
+        if let Some(settings) = LOADED.with(|s| s.borrow().clone()) {
+            return Ok(settings);
+        }
+        let settings = std::rc::Rc::new(Settings::read(env)?);
+        LOADED.with(|s| *s.borrow_mut() = Some(settings.clone()));
+        Ok(settings)
+    }
+
+    fn read(env: &Env) -> Result<Settings, Fault> {
         Ok(Settings {
             admin_token: secret(env, bindings::ADMIN_TOKEN)?,
             key_hash_secret: secret(env, bindings::KEY_HASH_SECRET)?,

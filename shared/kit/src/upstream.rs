@@ -3,6 +3,7 @@
 
 use crate::clock;
 use crate::random;
+use crate::raw;
 use futures_util::future::{select, Either};
 use providers::retry::{next_delay, RetryPolicy};
 use providers::upstream::{classify, HttpRequest, UpstreamError};
@@ -11,13 +12,9 @@ use std::pin::pin;
 use std::time::Duration;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Response};
 
-/// An upstream answer whose status said success; the body is still unread (it may be a stream).
+/// An upstream stream whose status said success; the body is still unread.
 pub struct Answer {
     pub response: Response,
-    /// Aborts the request (and its body) when a deadline passes while reading.
-    controller: AbortController,
-    /// When the attempt's deadline passes (`clock::tick_ms` scale).
-    deadline_ms: f64,
 }
 
 /// The outcome of an upstream call after retries, with what it cost in time and attempts.
@@ -43,8 +40,8 @@ fn build(req: &HttpRequest) -> worker::Result<Request> {
     Request::new_with_init(&req.url, &init)
 }
 
-/// Sends `req`; the deadline covers the response headers, and [`read_body`] keeps it for the body. A stream
-/// has no deadline once its headers arrived: it may run as long as it flows. The deadline timer is a
+/// Sends a streaming request; the deadline covers the response headers only: a stream has no deadline once
+/// its headers arrived, it may run as long as it flows. The deadline timer is a
 /// `Delay` raced against the fetch, so it is cleared as soon as the fetch settles (no timer outlives its
 /// request). A non-2xx status is read and classified here.
 pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<Answer, UpstreamError> {
@@ -52,7 +49,6 @@ pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<Answer, Upstream
         detail: e.to_string(),
     })?;
     let controller = AbortController::default();
-    let deadline_ms = clock::tick_ms() + timeout_ms as f64;
     let signal = controller.signal();
     let fetcher = Fetch::Request(request);
     let fetch = pin!(fetcher.send_with_signal(&signal));
@@ -71,11 +67,7 @@ pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<Answer, Upstream
     };
     let status = response.status_code();
     if (200..300).contains(&status) {
-        return Ok(Answer {
-            response,
-            controller,
-            deadline_ms,
-        });
+        return Ok(Answer { response });
     }
     let retry_after = retry_after_header(response.headers());
     let body = response.bytes().await.unwrap_or_default();
@@ -84,34 +76,46 @@ pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<Answer, Upstream
 
 /// Retry-After in seconds, preferring the millisecond variant some providers send.
 fn retry_after_header(headers: &Headers) -> Option<String> {
-    if let Some(ms) = headers
-        .get("retry-after-ms")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<f64>().ok())
-    {
-        return Some(format!("{}", ms / 1000.0));
-    }
-    headers.get("retry-after").ok().flatten()
+    retry_after_from(|name| headers.get(name).ok().flatten())
 }
 
-/// Reads a whole body within what is left of the attempt's deadline.
-pub async fn read_body(answer: Answer) -> Result<Vec<u8>, UpstreamError> {
-    let Answer {
-        mut response,
-        controller,
-        deadline_ms,
-    } = answer;
-    let left = (deadline_ms - clock::tick_ms()).max(0.0) as u64;
-    let timer = pin!(Delay::from(Duration::from_millis(left)));
-    let body = pin!(response.bytes());
-    match select(body, timer).await {
-        Either::Left((Ok(bytes), _)) => Ok(bytes),
-        Either::Left((Err(_), _)) => Err(UpstreamError::Truncated),
-        Either::Right(((), _)) => {
-            controller.abort();
-            Err(UpstreamError::Timeout)
+fn retry_after_from(get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        return Some(format!("{}", ms / 1000.0));
+    }
+    get("retry-after")
+}
+
+/// A non-streaming call: the deadline covers the headers and the whole body, as one
+/// `AbortSignal.timeout` on the fetch (the host aborts the body read too; no timer of ours to clear). The
+/// body is read with `arrayBuffer()`. A non-2xx status is read and classified here.
+pub async fn fetch_whole(req: &HttpRequest, timeout_ms: u64) -> Result<Vec<u8>, UpstreamError> {
+    let outbound = raw::Outbound {
+        method: req.method,
+        url: &req.url,
+        headers: &req.headers,
+        body: &req.body,
+    };
+    let signal = raw::deadline(timeout_ms);
+    let response = match raw::fetch(&outbound, Some(&signal)).await {
+        Ok(response) => response,
+        Err(_) if signal.aborted() => return Err(UpstreamError::Timeout),
+        Err(e) => {
+            return Err(UpstreamError::Network {
+                detail: raw::describe(&e),
+            })
         }
+    };
+    let status = response.status();
+    if !(200..300).contains(&status) {
+        let retry_after = retry_after_from(|name| raw::header(&response, name));
+        let body = raw::bytes(&response).await.unwrap_or_default();
+        return Err(classify(status, retry_after.as_deref(), &body));
+    }
+    match raw::bytes(&response).await {
+        Ok(body) => Ok(body),
+        Err(_) if signal.aborted() => Err(UpstreamError::Timeout),
+        Err(_) => Err(UpstreamError::Truncated),
     }
 }
 

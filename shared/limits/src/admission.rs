@@ -28,8 +28,34 @@ pub struct Admission {
     pub retry_after_ms: u64,
     /// Present exactly when admitted.
     pub reservation: Option<Reservation>,
-    /// One per check, in order, as it stands after this call.
+    /// One per check, in order, as it stands after this call (a grant's capacity counts as used).
     pub quotas: Vec<Quota>,
+    /// Spare capacity handed to the caller with an admission it asked a lease for (see [`crate::lease`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<Grant>,
+}
+
+/// Capacity recorded up front in every scope of a call, in the second of `at_ms`, for the caller to admit
+/// that many requests (and reserve that many tokens) on its own until that second ends. Whatever it did
+/// not use goes back with a [`Release`]; requests it admitted settle against the grant's id like any
+/// reservation.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub id: u64,
+    pub at_ms: u64,
+    pub scopes: Vec<String>,
+    pub requests: u64,
+    pub tokens: u64,
+}
+
+/// The unused rest of a [`Grant`], given back once.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Release {
+    pub id: u64,
+    pub at_ms: u64,
+    pub scopes: Vec<String>,
+    pub requests: u64,
+    pub tokens: u64,
 }
 
 /// A scope's limits and what remains of them after the call (`None` = unlimited).
@@ -104,6 +130,7 @@ mod tests {
             retry_after_ms: 0,
             reservation: None,
             quotas,
+            grant: None,
         }
     }
 

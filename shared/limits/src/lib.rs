@@ -19,10 +19,11 @@
 
 mod admission;
 mod check;
+pub mod lease;
 mod limiter;
 mod window;
 
-pub use admission::{retry_after_secs, Admission, Quota, Reservation};
+pub use admission::{retry_after_secs, Admission, Grant, Quota, Release, Reservation};
 pub use check::{Check, Limit};
 pub use limiter::{Limiter, MAX_OUTSTANDING};
 pub use window::WINDOW_SECS;

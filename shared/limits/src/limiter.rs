@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::admission::{Admission, Reservation};
+use crate::admission::{Admission, Grant, Release, Reservation};
 use crate::check::{evaluate, quota, Check, Verdict};
 use crate::window::{is_live, second_of, Window};
 
@@ -13,13 +13,26 @@ use crate::window::{is_live, second_of, Window};
 /// callers never settle.
 pub const MAX_OUTSTANDING: usize = 16_384;
 
-/// A reservation that may still be settled. Settling removes it, which makes settle idempotent.
+/// A reservation or grant that may still be settled or released. `tokens` is what settles may still
+/// correct (a reservation's tokens; a grant's tokens less what was settled or released), `requests` what a
+/// release may still give back (a grant's requests until its one release). Settling a reservation consumes
+/// it whole, which makes settle idempotent; a grant's settles and release are bounded by what it holds.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 struct Outstanding {
     id: u64,
     at_ms: u64,
     tokens: u64,
+    #[serde(default)]
+    requests: u64,
+    #[serde(default)]
+    grant: bool,
 }
+
+/// A grant takes at most this share of what remains in every scope (1/8): capacity parked in a grant is
+/// far from the limit, so it cannot turn a request another caller sends away near it.
+const GRANT_SHARE: u64 = 8;
+/// Smaller grants are not worth a release.
+const MIN_GRANT: u64 = 2;
 
 /// Counters for many scopes. Limits are not stored: they come with every call.
 ///
@@ -43,7 +56,10 @@ impl Limiter {
     /// Admits one request of `tokens` if every check has room for it, recording it in every
     /// distinct scope; otherwise records nothing. A scope listed twice is recorded once and
     /// must satisfy both limits.
-    pub fn admit(&mut self, now_ms: u64, checks: &[Check], tokens: u64) -> Admission {
+    ///
+    /// With `lease` > 0 the caller also asks for a [`Grant`] of up to `lease` more such requests: given
+    /// only when every scope keeps at least [`GRANT_SHARE`] times the grant after it.
+    pub fn admit(&mut self, now_ms: u64, checks: &[Check], tokens: u64, lease: u64) -> Admission {
         let now_ms = self.tick(now_ms);
         self.expire_outstanding(now_ms);
         let verdict = checks.iter().fold(Verdict::Fits, |verdict, check| {
@@ -51,13 +67,18 @@ impl Limiter {
             verdict.and(evaluate(&check.limit, window, now_ms, tokens))
         });
         let reservation = match verdict {
-            Verdict::Fits => Some(self.record(now_ms, checks, tokens)),
+            Verdict::Fits => Some(self.record(now_ms, checks, false, 1, tokens)),
             Verdict::Wait(_) | Verdict::Never => None,
         };
+        // As the caller reports them: a grant's capacity is the caller's to use, so it counts as free.
         let quotas = checks
             .iter()
             .map(|check| quota(check, self.scopes.get(&check.scope), now_ms))
             .collect();
+        let grant = match (&reservation, lease) {
+            (Some(_), 1..) => self.grant(now_ms, checks, tokens, lease),
+            _ => None,
+        };
         Admission {
             admitted: reservation.is_some(),
             never: verdict == Verdict::Never,
@@ -67,6 +88,7 @@ impl Limiter {
             },
             reservation,
             quotas,
+            grant,
         }
     }
 
@@ -77,7 +99,7 @@ impl Limiter {
     pub fn settle(&mut self, now_ms: u64, reservation: &Reservation, actual_tokens: u64) -> bool {
         let now_ms = self.tick(now_ms);
         self.expire_outstanding(now_ms);
-        if !self.take_outstanding(reservation) {
+        if !self.take_tokens(reservation.id, reservation.at_ms, reservation.tokens) {
             return false;
         }
         let sec = second_of(reservation.at_ms);
@@ -86,6 +108,32 @@ impl Limiter {
                 window.correct(sec, reservation.tokens, actual_tokens);
             }
         }
+        true
+    }
+
+    /// Gives back what a grant's holder did not use, once. What it claims is bounded by what the grant
+    /// still holds, so a repeated or inflated release cannot free capacity that was used. False if the
+    /// grant is unknown, expired or already released.
+    pub fn release(&mut self, now_ms: u64, release: &Release) -> bool {
+        let now_ms = self.tick(now_ms);
+        self.expire_outstanding(now_ms);
+        let Some(o) = self.find_outstanding(release.id, release.at_ms) else {
+            return false;
+        };
+        if !o.grant || o.requests == 0 {
+            return false;
+        }
+        let requests = release.requests.min(o.requests);
+        let tokens = release.tokens.min(o.tokens);
+        o.requests = 0;
+        o.tokens -= tokens;
+        let sec = second_of(release.at_ms);
+        for scope in &release.scopes {
+            if let Some(window) = self.scopes.get_mut(scope) {
+                window.refund(sec, requests, tokens);
+            }
+        }
+        self.drop_spent(release.id);
         true
     }
 
@@ -114,7 +162,15 @@ impl Limiter {
         self.clock_ms
     }
 
-    fn record(&mut self, now_ms: u64, checks: &[Check], tokens: u64) -> Reservation {
+    /// Records `requests` requests holding `tokens` tokens each in every distinct scope of `checks`.
+    fn record(
+        &mut self,
+        now_ms: u64,
+        checks: &[Check],
+        grant: bool,
+        requests: u64,
+        tokens: u64,
+    ) -> Reservation {
         let mut scopes: Vec<String> = Vec::with_capacity(checks.len());
         for check in checks {
             if !scopes.contains(&check.scope) {
@@ -122,27 +178,62 @@ impl Limiter {
             }
         }
         for scope in &scopes {
-            self.scopes
-                .entry(scope.clone())
-                .or_default()
-                .record(now_ms, tokens);
+            self.scopes.entry(scope.clone()).or_default().record_many(
+                now_ms,
+                requests,
+                tokens.saturating_mul(requests),
+            );
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         if self.outstanding.len() >= MAX_OUTSTANDING {
             self.outstanding.pop_front();
         }
+        let held = tokens.saturating_mul(requests);
         self.outstanding.push_back(Outstanding {
             id,
             at_ms: now_ms,
-            tokens,
+            tokens: held,
+            requests: if grant { requests } else { 0 },
+            grant,
         });
         Reservation {
             id,
             at_ms: now_ms,
             scopes,
-            tokens,
+            tokens: held,
         }
+    }
+
+    /// A grant of up to `asked` requests of `tokens` tokens each, if every scope keeps
+    /// [`GRANT_SHARE`] times it after it (computed after this call's own request was recorded).
+    fn grant(&mut self, now_ms: u64, checks: &[Check], tokens: u64, asked: u64) -> Option<Grant> {
+        let mut requests = asked;
+        for check in checks {
+            let used = self
+                .scopes
+                .get(&check.scope)
+                .map(|w| w.usage(now_ms))
+                .unwrap_or_default();
+            if let Some(limit) = check.limit.requests_per_minute {
+                requests = requests.min(limit.saturating_sub(used.requests) / GRANT_SHARE);
+            }
+            if let Some(limit) = check.limit.tokens_per_minute {
+                let spare = limit.saturating_sub(used.tokens) / GRANT_SHARE;
+                requests = requests.min(spare / tokens.max(1));
+            }
+        }
+        if requests < MIN_GRANT {
+            return None;
+        }
+        let r = self.record(now_ms, checks, true, requests, tokens);
+        Some(Grant {
+            id: r.id,
+            at_ms: r.at_ms,
+            scopes: r.scopes,
+            requests,
+            tokens: r.tokens,
+        })
     }
 
     fn expire_outstanding(&mut self, now_ms: u64) {
@@ -156,20 +247,42 @@ impl Limiter {
         }
     }
 
-    /// Removes the reservation from the outstanding ones; false if it is not there.
-    fn take_outstanding(&mut self, reservation: &Reservation) -> bool {
-        let Ok(index) = self
-            .outstanding
-            .binary_search_by_key(&reservation.id, |o| o.id)
-        else {
+    fn find_outstanding(&mut self, id: u64, at_ms: u64) -> Option<&mut Outstanding> {
+        let index = self.outstanding.binary_search_by_key(&id, |o| o.id).ok()?;
+        // The id alone could match a reservation issued by an earlier, lost state.
+        self.outstanding.get_mut(index).filter(|o| o.at_ms == at_ms)
+    }
+
+    /// Takes `tokens` from what an outstanding entry may still correct; false if it does not hold them
+    /// (a plain reservation settles whole, with exactly its tokens; a grant settles its requests' parts).
+    fn take_tokens(&mut self, id: u64, at_ms: u64, tokens: u64) -> bool {
+        let Some(o) = self.find_outstanding(id, at_ms) else {
             return false;
         };
-        // The id alone could match a reservation issued by an earlier, lost state.
-        let same = self
-            .outstanding
-            .get(index)
-            .is_some_and(|o| o.at_ms == reservation.at_ms && o.tokens == reservation.tokens);
-        same && self.outstanding.remove(index).is_some()
+        let fits = if o.grant {
+            o.tokens >= tokens
+        } else {
+            o.tokens == tokens
+        };
+        if !fits {
+            return false;
+        }
+        o.tokens -= tokens;
+        self.drop_spent(id);
+        true
+    }
+
+    /// Forgets an entry nothing can settle or release any more.
+    fn drop_spent(&mut self, id: u64) {
+        if let Ok(index) = self.outstanding.binary_search_by_key(&id, |o| o.id) {
+            if self
+                .outstanding
+                .get(index)
+                .is_some_and(|o| o.tokens == 0 && o.requests == 0)
+            {
+                self.outstanding.remove(index);
+            }
+        }
     }
 }
 

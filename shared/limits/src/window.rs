@@ -59,18 +59,18 @@ impl Window {
         })
     }
 
-    /// Records one request of `tokens` in the bucket of `now_ms`.
-    pub(crate) fn record(&mut self, now_ms: u64, tokens: u64) {
+    /// Records `requests` requests and `tokens` tokens in the current second (a lease's capacity).
+    pub(crate) fn record_many(&mut self, now_ms: u64, requests: u64, tokens: u64) {
         self.expire(now_ms);
         let now_sec = second_of(now_ms);
         match self.buckets.back_mut() {
             Some(b) if b.sec == now_sec => {
-                b.requests = b.requests.saturating_add(1);
+                b.requests = b.requests.saturating_add(requests);
                 b.tokens = b.tokens.saturating_add(tokens);
             }
             _ => self.buckets.push_back(Bucket {
                 sec: now_sec,
-                requests: 1,
+                requests,
                 tokens,
             }),
         }
@@ -88,6 +88,14 @@ impl Window {
     }
 
     /// Drops the buckets that no longer count.
+    /// Takes back capacity recorded in second `sec` and not used (a released lease's rest).
+    pub(crate) fn refund(&mut self, sec: u64, requests: u64, tokens: u64) {
+        if let Some(b) = self.buckets.iter_mut().find(|b| b.sec == sec) {
+            b.requests = b.requests.saturating_sub(requests);
+            b.tokens = b.tokens.saturating_sub(tokens);
+        }
+    }
+
     pub(crate) fn expire(&mut self, now_ms: u64) {
         let now_sec = second_of(now_ms);
         while self
@@ -142,7 +150,7 @@ mod tests {
     #[test]
     fn a_bucket_counts_for_exactly_sixty_seconds() {
         let mut w = Window::default();
-        w.record(5_400, 7);
+        w.record_many(5_400, 1, 7);
         assert_eq!(w.usage(64_999).requests, 1);
         assert_eq!(w.usage(65_000), Usage::default());
     }
@@ -151,7 +159,7 @@ mod tests {
     fn keeps_at_most_sixty_buckets() {
         let mut w = Window::default();
         for s in 0..500 {
-            w.record(s * 1_000, 1);
+            w.record_many(s * 1_000, 1, 1);
             assert!(w.buckets.len() <= 60);
         }
         assert_eq!(w.usage(499_000).requests, 60);
@@ -160,9 +168,9 @@ mod tests {
     #[test]
     fn wait_is_until_enough_old_buckets_leave() {
         let mut w = Window::default();
-        w.record(1_000, 10);
-        w.record(2_500, 20);
-        w.record(3_000, 30);
+        w.record_many(1_000, 1, 10);
+        w.record_many(2_500, 1, 20);
+        w.record_many(3_000, 1, 30);
         let need = |requests, tokens| Usage { requests, tokens };
         assert_eq!(w.wait_ms(10_000, need(1, 0)), Some(51_000));
         assert_eq!(w.wait_ms(10_000, need(0, 25)), Some(52_000));
@@ -173,7 +181,7 @@ mod tests {
     #[test]
     fn correction_saturates_and_ignores_missing_buckets() {
         let mut w = Window::default();
-        w.record(1_000, 10);
+        w.record_many(1_000, 1, 10);
         w.correct(1, 100, 0);
         assert_eq!(w.usage(1_000).tokens, 0);
         w.correct(2, 0, 50);
@@ -184,8 +192,8 @@ mod tests {
     fn reset_is_until_the_newest_used_bucket_leaves() {
         let mut w = Window::default();
         assert_eq!(w.requests_reset_ms(0), 0);
-        w.record(1_000, 5);
-        w.record(2_000, 0);
+        w.record_many(1_000, 1, 5);
+        w.record_many(2_000, 1, 0);
         assert_eq!(w.requests_reset_ms(2_400), 59_600);
         assert_eq!(w.tokens_reset_ms(2_400), 58_600);
     }

@@ -19,7 +19,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub struct Ctx<'a> {
     pub env: &'a Env,
     pub call: &'a Call,
-    pub settings: Settings,
+    pub settings: std::rc::Rc<Settings>,
     pub db: Db,
     pub actor: Actor,
     pub now: i64,

@@ -45,13 +45,10 @@ pub async fn enqueue(env: Env, instance_id: String, settle: Option<SettleCall>, 
 }
 
 async fn flush(env: &Env, batch: Pending) {
-    for (instance_id, calls) in &batch.settles {
-        if let Err(e) = kit::limiter::settle(env, instance_id, calls).await {
-            worker::console_error!(
-                "settling {} rate-limit reservation(s) failed: {}",
-                calls.len(),
-                e
-            );
+    for (instance_id, calls) in batch.settles {
+        let count = calls.len();
+        if let Err(e) = kit::limiter::settle(env, &instance_id, calls).await {
+            worker::console_error!("settling {} rate-limit reservation(s) failed: {}", count, e);
         }
     }
     let written = match Db::from_env(env) {

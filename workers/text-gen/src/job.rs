@@ -9,7 +9,7 @@ use kit::call::Reply;
 use kit::settings::Settings;
 use kit::store::gateway::{self, Route, Snapshot};
 use kit::store::Db;
-use kit::upstream::{self, Answer};
+use kit::upstream;
 use kit::{clock, principal, Call, Fault};
 use limits::{Admission, Check};
 use providers::chat::{ChatRequest, ChatResponse};
@@ -43,7 +43,7 @@ pub struct Job {
     pub route: Route,
     /// The instance's models, provider keys and policies (cached in the isolate).
     pub snapshot: Rc<Snapshot>,
-    pub settings: Settings,
+    pub settings: Rc<Settings>,
     pub request_id: String,
     pub started_ms: f64,
     pub timeout_ms: u64,
@@ -86,7 +86,7 @@ pub async fn run(
             return reply::from_cache(env, ctx, &job, &hit);
         }
     }
-    let admission = match admit(env, &job).await? {
+    let admission = match admit(env, ctx, &job).await? {
         Gate::Open(admission) => admission,
         Gate::Closed(admission) => return reply::limited(env, ctx, &job, &admission),
     };
@@ -207,7 +207,7 @@ enum Gate {
 
 /// One call to the instance's limiter object checks and records the key and provider limits together.
 /// No policy → no call.
-async fn admit(env: &Env, job: &Job) -> Result<Gate, Fault> {
+async fn admit(env: &Env, ctx: &Context, job: &Job) -> Result<Gate, Fault> {
     let key_id = &job.principal.key_id;
     let (key_limit, provider_limit) = job.snapshot.limits_for(key_id, &job.route.provider_key);
     let mut checks = Vec::new();
@@ -226,11 +226,17 @@ async fn admit(env: &Env, job: &Job) -> Result<Gate, Fault> {
     if checks.is_empty() {
         return Ok(Gate::Open(None));
     }
-    let call = kit::limiter::AdmitCall {
+    let (admission, watch) = kit::limiter::admit(
+        env,
+        &job.principal.instance_id,
         checks,
-        tokens: reserved_tokens(job),
-    };
-    let admission = kit::limiter::admit(env, &job.principal.instance_id, &call).await?;
+        reserved_tokens(job),
+    )
+    .await?;
+    if watch {
+        // A grant is held in this isolate now: give back what it did not use when its second ends.
+        ctx.wait_until(kit::limiter::release_when_due(env.clone()));
+    }
     if admission.never {
         return Err(ApiError::invalid_field(
             "max_tokens",
@@ -370,8 +376,7 @@ async fn complete(
     cache_key: Option<String>,
 ) -> Reply {
     let called = call_with_fallbacks(&job, |http, kind, timeout| async move {
-        let answer: Answer = upstream::send(&http, timeout).await?;
-        let body = upstream::read_body(answer).await?;
+        let body = upstream::fetch_whole(&http, timeout).await?;
         parse_response(kind, 200, &body)
     })
     .await?;

@@ -1,9 +1,10 @@
-//! The rate limiter Durable Object: one per instance. Each call admits-and-records (or settles) in one
-//! synchronous step on the in-memory limiter, so concurrent requests cannot race. The state is saved to the
+//! The rate limiter Durable Object: one per instance. Each call (releases of grants, settlements, then
+//! admissions — see `kit::limiter`) runs in one synchronous step on the in-memory limiter, so concurrent
+//! requests cannot race. The state is saved to the
 //! object's storage by an alarm at most once a second after a change (not on every call: under load the
 //! state is large and the save would dominate), so an eviction forgets at most the last second.
 
-use kit::limiter::{AdmitCall, SettleCall};
+use kit::limiter::Calls;
 use std::cell::{Cell, RefCell};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
 
@@ -36,31 +37,31 @@ impl DurableObject for Limiter {
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         self.load().await?;
         let now = now_ms();
-        let body = match req.path().as_str() {
-            "/admit" => {
-                let call: AdmitCall = serde_json::from_slice(&req.bytes().await?)?;
-                let admission = {
-                    let mut limiter = self.limiter.borrow_mut();
-                    if now.saturating_sub(self.last_prune_ms.get()) > PRUNE_EVERY_MS {
-                        limiter.prune(now);
-                        self.last_prune_ms.set(now);
-                    }
-                    limiter.admit(now, &call.checks, call.tokens)
-                };
-                serde_json::to_string(&admission)?
+        if req.path() != "/calls" {
+            return Response::error("not found", 404);
+        }
+        let calls: Calls = serde_json::from_slice(&req.bytes().await?)?;
+        let body = {
+            let mut limiter = self.limiter.borrow_mut();
+            if now.saturating_sub(self.last_prune_ms.get()) > PRUNE_EVERY_MS {
+                limiter.prune(now);
+                self.last_prune_ms.set(now);
             }
-            "/settle" => {
-                let calls: Vec<SettleCall> = serde_json::from_slice(&req.bytes().await?)?;
-                let mut limiter = self.limiter.borrow_mut();
-                for call in &calls {
-                    limiter.settle(now, &call.reservation, call.actual_tokens);
-                }
-                "{}".to_string()
+            for release in &calls.releases {
+                limiter.release(now, release);
             }
-            _ => return Response::error("not found", 404),
+            for call in &calls.settles {
+                limiter.settle(now, &call.reservation, call.actual_tokens);
+            }
+            let admissions: Vec<limits::Admission> = calls
+                .admits
+                .iter()
+                .map(|a| limiter.admit(now, &a.checks, a.tokens, a.lease))
+                .collect();
+            serde_json::to_vec(&admissions)?
         };
         self.schedule_save().await?;
-        Response::from_bytes(body.into_bytes())
+        Response::from_bytes(body)
     }
 
     async fn alarm(&self) -> Result<Response> {

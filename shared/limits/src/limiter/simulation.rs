@@ -144,7 +144,7 @@ impl Run {
             l.requests_per_minute == Some(0) || l.tokens_per_minute.is_some_and(|t| tokens > t)
         });
         let fits = !never && self.model.fits(self.now_ms, &picked, tokens);
-        let got = self.limiter.admit(self.now_ms, &checks, tokens);
+        let got = self.limiter.admit(self.now_ms, &checks, tokens, 0);
         assert_eq!(
             (got.admitted, got.never),
             (fits, never),

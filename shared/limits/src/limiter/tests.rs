@@ -25,40 +25,40 @@ fn admits_k_then_refuses_until_the_oldest_bucket_leaves() {
     let c = checks(&[("key:a", rpm(3))]);
     let t = 10_250;
     for _ in 0..3 {
-        assert!(limiter.admit(t, &c, 0).admitted);
+        assert!(limiter.admit(t, &c, 0, 0).admitted);
     }
-    let refused = limiter.admit(t + 500, &c, 0);
+    let refused = limiter.admit(t + 500, &c, 0, 0);
     assert!(!refused.admitted && !refused.never);
     assert_eq!(refused.retry_after_ms, 70_000 - (t + 500));
     assert_eq!(refused.reservation, None);
     let at = t + 500 + refused.retry_after_ms;
-    assert!(!limiter.admit(at - 1, &c, 0).admitted);
-    assert!(limiter.admit(at, &c, 0).admitted);
+    assert!(!limiter.admit(at - 1, &c, 0, 0).admitted);
+    assert!(limiter.admit(at, &c, 0, 0).admitted);
 }
 
 #[test]
 fn the_window_slides_by_the_second() {
     let mut limiter = Limiter::new();
     let c = checks(&[("key:a", rpm(2))]);
-    assert!(limiter.admit(0, &c, 0).admitted);
-    assert!(limiter.admit(59_000, &c, 0).admitted);
-    let refused = limiter.admit(59_999, &c, 0);
+    assert!(limiter.admit(0, &c, 0, 0).admitted);
+    assert!(limiter.admit(59_000, &c, 0, 0).admitted);
+    let refused = limiter.admit(59_999, &c, 0, 0);
     assert!(!refused.admitted);
     assert_eq!(refused.retry_after_ms, 1);
     // At 60 s the first second's request expires; the one from 59 s still counts.
-    assert!(limiter.admit(60_000, &c, 0).admitted);
-    assert_eq!(limiter.admit(60_000, &c, 0).retry_after_ms, 59_000);
+    assert!(limiter.admit(60_000, &c, 0, 0).admitted);
+    assert_eq!(limiter.admit(60_000, &c, 0, 0).retry_after_ms, 59_000);
 }
 
 #[test]
 fn reserved_tokens_count_until_settled_lower() {
     let mut limiter = Limiter::new();
     let c = checks(&[("provider:p", tpm(1_000))]);
-    let first = limiter.admit(0, &c, 800).reservation.unwrap();
-    let refused = limiter.admit(1_000, &c, 300);
+    let first = limiter.admit(0, &c, 800, 0).reservation.unwrap();
+    let refused = limiter.admit(1_000, &c, 300, 0);
     assert_eq!((refused.admitted, refused.retry_after_ms), (false, 59_000));
     assert!(limiter.settle(2_000, &first, 100));
-    let later = limiter.admit(2_000, &c, 300);
+    let later = limiter.admit(2_000, &c, 300, 0);
     assert!(later.admitted);
     assert_eq!(later.quotas[0].remaining_tokens, Some(600));
 }
@@ -67,9 +67,9 @@ fn reserved_tokens_count_until_settled_lower() {
 fn settling_above_the_reservation_is_counted() {
     let mut limiter = Limiter::new();
     let c = checks(&[("provider:p", tpm(1_000))]);
-    let r = limiter.admit(0, &c, 100).reservation.unwrap();
+    let r = limiter.admit(0, &c, 100, 0).reservation.unwrap();
     assert!(limiter.settle(5_000, &r, 950));
-    let refused = limiter.admit(6_000, &c, 100);
+    let refused = limiter.admit(6_000, &c, 100, 0);
     assert!(!refused.admitted);
     assert_eq!(refused.quotas[0].remaining_tokens, Some(50));
     assert_eq!(refused.retry_after_ms, 54_000);
@@ -79,12 +79,12 @@ fn settling_above_the_reservation_is_counted() {
 fn settling_twice_corrects_once() {
     let mut limiter = Limiter::new();
     let c = checks(&[("key:a", tpm(1_000)), ("provider:p", tpm(1_000))]);
-    limiter.admit(0, &c, 200);
-    let r = limiter.admit(0, &c, 500).reservation.unwrap();
+    limiter.admit(0, &c, 200, 0);
+    let r = limiter.admit(0, &c, 500, 0).reservation.unwrap();
     assert!(limiter.settle(1_000, &r, 100));
     assert!(!limiter.settle(1_000, &r, 100));
     assert!(!limiter.settle(1_000, &r, 0));
-    let q = limiter.admit(1_000, &c, 0).quotas;
+    let q = limiter.admit(1_000, &c, 0, 0).quotas;
     assert_eq!(q[0].remaining_tokens, Some(700));
     assert_eq!(q[1].remaining_tokens, Some(700));
     assert_eq!(limiter.outstanding(), 2);
@@ -94,10 +94,10 @@ fn settling_twice_corrects_once() {
 fn settling_after_the_window_is_a_no_op() {
     let mut limiter = Limiter::new();
     let c = checks(&[("key:a", tpm(1_000))]);
-    let old = limiter.admit(0, &c, 900).reservation.unwrap();
-    let fresh = limiter.admit(60_000, &c, 900).reservation.unwrap();
+    let old = limiter.admit(0, &c, 900, 0).reservation.unwrap();
+    let fresh = limiter.admit(60_000, &c, 900, 0).reservation.unwrap();
     assert!(!limiter.settle(60_000, &old, 10_000));
-    let q = &limiter.admit(60_000, &c, 0).quotas[0];
+    let q = &limiter.admit(60_000, &c, 0, 0).quotas[0];
     assert_eq!(q.remaining_tokens, Some(100));
     assert!(limiter.settle(60_000, &fresh, 0));
 }
@@ -106,7 +106,7 @@ fn settling_after_the_window_is_a_no_op() {
 fn a_forged_or_foreign_reservation_is_a_no_op() {
     let mut limiter = Limiter::new();
     let c = checks(&[("key:a", tpm(1_000))]);
-    let mut r = limiter.admit(0, &c, 900).reservation.unwrap();
+    let mut r = limiter.admit(0, &c, 900, 0).reservation.unwrap();
     r.tokens = 10;
     assert!(!limiter.settle(0, &r, 0));
     r.tokens = 900;
@@ -118,14 +118,14 @@ fn a_forged_or_foreign_reservation_is_a_no_op() {
 fn refusal_in_one_scope_records_in_none() {
     let mut limiter = Limiter::new();
     let provider = ("provider:p", rpm(1));
-    assert!(limiter.admit(0, &checks(&[provider]), 0).admitted);
+    assert!(limiter.admit(0, &checks(&[provider]), 0, 0).admitted);
     let both = checks(&[("key:a", rpm(5)), provider]);
-    let refused = limiter.admit(1_000, &both, 0);
+    let refused = limiter.admit(1_000, &both, 0, 0);
     assert!(!refused.admitted);
     assert_eq!(refused.quotas[0].remaining_requests, Some(5));
     assert_eq!(refused.quotas[1].remaining_requests, Some(0));
     assert_eq!(limiter.scopes(), 1);
-    let admitted = limiter.admit(60_000, &both, 0);
+    let admitted = limiter.admit(60_000, &both, 0, 0);
     assert!(admitted.admitted);
     assert_eq!(admitted.quotas[0].remaining_requests, Some(4));
 }
@@ -133,9 +133,9 @@ fn refusal_in_one_scope_records_in_none() {
 #[test]
 fn retry_after_is_the_longest_wait_among_failing_scopes() {
     let mut limiter = Limiter::new();
-    limiter.admit(0, &checks(&[("a", rpm(1))]), 0);
-    limiter.admit(5_000, &checks(&[("b", rpm(1))]), 0);
-    let refused = limiter.admit(6_000, &checks(&[("a", rpm(1)), ("b", rpm(1))]), 0);
+    limiter.admit(0, &checks(&[("a", rpm(1))]), 0, 0);
+    limiter.admit(5_000, &checks(&[("b", rpm(1))]), 0, 0);
+    let refused = limiter.admit(6_000, &checks(&[("a", rpm(1)), ("b", rpm(1))]), 0, 0);
     assert_eq!(refused.retry_after_ms, 59_000);
 }
 
@@ -143,21 +143,21 @@ fn retry_after_is_the_longest_wait_among_failing_scopes() {
 fn never_when_tokens_exceed_the_minute() {
     let mut limiter = Limiter::new();
     let c = checks(&[("key:a", rpm(10)), ("provider:p", tpm(1_000))]);
-    let a = limiter.admit(0, &c, 1_001);
+    let a = limiter.admit(0, &c, 1_001, 0);
     assert!(!a.admitted && a.never);
     assert_eq!(a.retry_after_ms, 0);
     assert_eq!(limiter.scopes(), 0);
-    assert!(limiter.admit(0, &c, 1_000).admitted);
+    assert!(limiter.admit(0, &c, 1_000, 0).admitted);
 }
 
 #[test]
 fn a_scope_listed_twice_is_recorded_once_under_both_limits() {
     let mut limiter = Limiter::new();
     let c = checks(&[("key:a", rpm(5)), ("key:a", rpm(2))]);
-    let r = limiter.admit(0, &c, 0).reservation.unwrap();
+    let r = limiter.admit(0, &c, 0, 0).reservation.unwrap();
     assert_eq!(r.scopes, vec!["key:a".to_string()]);
-    assert!(limiter.admit(0, &c, 0).admitted);
-    assert!(!limiter.admit(0, &c, 0).admitted);
+    assert!(limiter.admit(0, &c, 0, 0).admitted);
+    assert!(!limiter.admit(0, &c, 0, 0).admitted);
 }
 
 #[test]
@@ -168,8 +168,8 @@ fn quotas_report_what_remains_after_the_call() {
         tokens_per_minute: Some(1_000),
     };
     let c = checks(&[("key:a", limit), ("provider:p", rpm(3))]);
-    limiter.admit(1_000, &c, 100);
-    let a = limiter.admit(30_500, &c, 50);
+    limiter.admit(1_000, &c, 100, 0);
+    let a = limiter.admit(30_500, &c, 50, 0);
     let t = a.tightest().unwrap();
     assert_eq!(t.scope, "provider:p");
     assert_eq!((t.limit_requests, t.remaining_requests), (Some(3), Some(1)));
@@ -184,8 +184,8 @@ fn quotas_report_what_remains_after_the_call() {
 fn a_clock_running_backwards_is_clamped() {
     let mut limiter = Limiter::new();
     let c = checks(&[("key:a", rpm(1))]);
-    assert!(limiter.admit(100_000, &c, 0).admitted);
-    let refused = limiter.admit(0, &c, 0);
+    assert!(limiter.admit(100_000, &c, 0, 0).admitted);
+    let refused = limiter.admit(0, &c, 0, 0);
     assert_eq!((refused.admitted, refused.retry_after_ms), (false, 60_000));
 }
 
@@ -194,7 +194,7 @@ fn prune_drops_idle_scopes_and_expired_reservations() {
     let mut limiter = Limiter::new();
     for i in 0..100u64 {
         let scope = format!("key:{i}");
-        limiter.admit(i * 100, &checks(&[(&scope, rpm(1))]), 0);
+        limiter.admit(i * 100, &checks(&[(&scope, rpm(1))]), 0, 0);
     }
     assert_eq!((limiter.scopes(), limiter.outstanding()), (100, 100));
     limiter.prune(60_000);
@@ -215,9 +215,9 @@ fn prune_drops_idle_scopes_and_expired_reservations() {
 fn outstanding_reservations_are_capped() {
     let mut limiter = Limiter::new();
     let c = checks(&[("key:a", Limit::default())]);
-    let first = limiter.admit(0, &c, 5).reservation.unwrap();
+    let first = limiter.admit(0, &c, 5, 0).reservation.unwrap();
     for _ in 0..MAX_OUTSTANDING {
-        limiter.admit(0, &c, 5);
+        limiter.admit(0, &c, 5, 0);
     }
     assert_eq!(limiter.outstanding(), MAX_OUTSTANDING);
     assert!(!limiter.settle(0, &first, 0));
@@ -227,15 +227,15 @@ fn outstanding_reservations_are_capped() {
 fn serde_round_trip_preserves_state() {
     let mut limiter = Limiter::new();
     let c = checks(&[("key:a", rpm(2)), ("provider:p", tpm(500))]);
-    let r = limiter.admit(1_000, &c, 200).reservation.unwrap();
-    limiter.admit(2_000, &c, 100);
+    let r = limiter.admit(1_000, &c, 200, 0).reservation.unwrap();
+    limiter.admit(2_000, &c, 100, 0);
     let json = serde_json::to_string(&limiter).unwrap();
     let mut restored: Limiter = serde_json::from_str(&json).unwrap();
     assert_eq!(restored, limiter);
-    assert!(!restored.admit(3_000, &c, 0).admitted);
+    assert!(!restored.admit(3_000, &c, 0, 0).admitted);
     assert!(restored.settle(3_000, &r, 0));
     assert!(!restored.settle(3_000, &r, 0));
-    let next = restored.admit(61_000, &c, 400).reservation.unwrap();
+    let next = restored.admit(61_000, &c, 400, 0).reservation.unwrap();
     assert_eq!(next.id, 2);
     assert_eq!(
         serde_json::from_str::<Limiter>("{}").unwrap(),

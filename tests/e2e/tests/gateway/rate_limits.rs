@@ -17,6 +17,7 @@ pub fn cases() -> Vec<Case> {
         case!(requests_per_minute_is_exact_under_concurrency),
         case!(provider_policy_limits_every_key_together),
         case!(default_key_policy_and_a_specific_override),
+        case!(a_large_limit_is_exact_while_grants_are_held),
     ]
 }
 
@@ -123,6 +124,53 @@ async fn requests_per_minute_is_exact_under_concurrency(ctx: &Ctx) -> Result<(),
             "tenant {name}: requests that reached the provider"
         );
     }
+    Ok(())
+}
+
+/// Far from a limit, text-gen admits from grants of spare capacity held in its isolate (no limiter call per
+/// request); the count must still come out exact at the limit, with every admitted request reporting a
+/// distinct remaining count, and nothing past the limit reaching the provider.
+async fn a_large_limit_is_exact_while_grants_are_held(ctx: &Ctx) -> Result<(), String> {
+    const K: u64 = 120;
+    const WAVE: usize = 25;
+    const WAVES: usize = 6;
+    let t = tenant(ctx, "rpm-grants").await?;
+    put_policy(
+        ctx,
+        &t.instance_id,
+        "key",
+        &t.key.id,
+        json!({"requests_per_minute": K}),
+    )
+    .await?;
+    let fkey = fault_key("rpm-grants");
+    let body = chat_body(GPT, &format!("waves [[sim: key={fkey}]]"));
+    let api = t.api(ctx);
+    let (mut ok, mut limited) = (Vec::new(), Vec::new());
+    // Waves, so grants land between them and later waves are admitted from them.
+    for _ in 0..WAVES {
+        let (o, l) = split(fire(&api, &body, WAVE).await?)?;
+        ok.extend(o);
+        limited.extend(l);
+    }
+    ensure_eq!(
+        (ok.len(), limited.len()),
+        (K as usize, WAVES * WAVE - K as usize),
+        "(200s, 429s) of {WAVES} waves of {WAVE} with requests_per_minute {K}"
+    );
+    for resp in &limited {
+        expect_limited(resp, "requests", K)?;
+    }
+    expect_admitted_headers(&ok, K)?;
+    ensure_eq!(
+        attempts(ctx, &fkey).await?,
+        K,
+        "requests that reached the provider"
+    );
+    // Once held grants are given back (their second ended), the window is still full.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let after = post(&api, CHAT, &body, &[]).await?;
+    expect_limited(&after, "requests", K)?;
     Ok(())
 }
 

@@ -1,0 +1,109 @@
+//! The hot path's calls on the host, made on the raw Web API objects.
+//!
+//! workers-rs' convenience types cost more than the work they wrap on a path that runs for every request:
+//! `Response::bytes` reads a body through a stream reader whose release builds a `TypeError` with a
+//! captured stack, a `worker::Response` re-wraps the body in a new JS `Response`, and a `Delay` raced
+//! against a fetch needs a Rust closure, a JS timer and two wake-ups. Here: `fetch(url, init)` with the
+//! headers and body in the init (no intermediate `Request`), `arrayBuffer()` for whole bodies, and
+//! `AbortSignal.timeout` for a deadline that covers the headers and the body (the host aborts both).
+
+use worker::js_sys::{Promise, Uint8Array};
+use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys::{AbortSignal, Headers, Request, RequestInit, Response};
+use worker::Env;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(input: &str, init: &RequestInit) -> Promise;
+
+    /// A service binding (only its `fetch` is used).
+    pub type RawService;
+    #[wasm_bindgen(method, js_name = fetch)]
+    fn fetch(this: &RawService, request: &Request) -> Promise;
+
+    /// A Durable Object stub (only its `fetch` is used).
+    pub type RawStub;
+    #[wasm_bindgen(method, js_name = fetch)]
+    fn fetch(this: &RawStub, input: &str, init: &RequestInit) -> Promise;
+}
+
+/// An outbound request.
+pub struct Outbound<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+impl Outbound<'_> {
+    fn init(&self, signal: Option<&AbortSignal>) -> Result<RequestInit, JsValue> {
+        let init = RequestInit::new();
+        init.set_method(self.method);
+        if !self.headers.is_empty() {
+            let headers = Headers::new()?;
+            for (name, value) in self.headers {
+                headers.set(name, value)?;
+            }
+            init.set_headers(&headers);
+        }
+        if !self.body.is_empty() {
+            init.set_body(&Uint8Array::from(self.body));
+        }
+        if let Some(signal) = signal {
+            init.set_signal(Some(signal));
+        }
+        Ok(init)
+    }
+}
+
+/// A signal that aborts `ms` milliseconds from now.
+pub fn deadline(ms: u64) -> AbortSignal {
+    AbortSignal::timeout_with_f64(ms as f64)
+}
+
+/// `fetch(url, init)` on the global scope.
+pub async fn fetch(req: &Outbound<'_>, signal: Option<&AbortSignal>) -> Result<Response, JsValue> {
+    let init = req.init(signal)?;
+    JsFuture::from(global_fetch(req.url, &init))
+        .await
+        .map(JsCast::unchecked_into)
+}
+
+/// `stub.fetch(url, init)` on a Durable Object stub.
+pub async fn fetch_stub(stub: &RawStub, req: &Outbound<'_>) -> Result<Response, JsValue> {
+    let init = req.init(None)?;
+    JsFuture::from(stub.fetch(req.url, &init))
+        .await
+        .map(JsCast::unchecked_into)
+}
+
+/// Hands `request` as it is to the worker behind the service binding `binding`, and its response back.
+pub async fn pass(env: &Env, binding: &str, request: &Request) -> worker::Result<Response> {
+    let service: RawService = env.service(binding)?.into_rpc();
+    JsFuture::from(service.fetch(request))
+        .await
+        .map(JsCast::unchecked_into)
+        .map_err(worker::Error::from)
+}
+
+/// A whole body through `arrayBuffer()`.
+pub async fn bytes(response: &Response) -> Result<Vec<u8>, JsValue> {
+    let buffer = JsFuture::from(response.array_buffer()?).await?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// A response header.
+pub fn header(response: &Response, name: &str) -> Option<String> {
+    response.headers().get(name).ok().flatten()
+}
+
+/// A JS error's message, for logs.
+pub fn describe(error: &JsValue) -> String {
+    error
+        .dyn_ref::<worker::js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "unknown error".into())
+}
