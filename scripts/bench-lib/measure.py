@@ -6,7 +6,8 @@ warms up, runs wrk (scripts/bench-lib/wrk.lua) per target and concurrency, measu
 streaming time to first byte with a sequential client (scripts/bench-lib/seq.mjs) and the WASM sizes, then
 prints ONE table and writes the JSON report.
 
-usage: measure.py --platform URL --gateway-socket URL --text-gen-socket URL --sim URL --out FILE
+usage: measure.py --platform URL --gateway-socket URL --text-gen-socket URL --floor-front-socket URL
+                  --floor-back-socket URL --sim URL --out FILE
                   --platform-pgid N --sim-pgid N [--duration S] [--warmup S] [--ttfb-n N] [--seq-n N]
                   [--mode quick|full]
 ADMIN_TOKEN comes from the environment (not argv: it would show in ps).
@@ -40,9 +41,16 @@ DIAGNOSTICS = {  # where the time goes; at c=1 and c=16 only
     "gw-socket": "GET de-gateway socket /health (no Miniflare entry)",
     "tg-socket": "GET de-text-gen socket /health (one Rust worker alone)",
     "tg-through": "POST de-text-gen socket /v1/chat/completions (no front door)",
+    "floor": "POST platform /floor/…: the same hops in plain JS, no work",
 }
 DIAG_CONCURRENCY = (1, 16)
-LABELS = {**TARGETS, **DIAGNOSTICS}
+HOPS = {  # the chat completion entered at each hop's own socket, at c=16 only: CPU per hop (see hop_costs)
+    "gw-through": "POST de-gateway socket /v1/chat/completions (no Miniflare entry)",
+    "floor-front": "POST floor-front socket (the floor without Miniflare entry)",
+    "floor-back": "POST floor-back socket (the floor's worker alone)",
+}
+HOPS_CONCURRENCY = 16
+LABELS = {**TARGETS, **DIAGNOSTICS, **HOPS}
 # Goals of the issue (docs/benchmarks.md).
 GOAL_OVERHEAD_P50_MS = 1.0
 GOAL_OVERHEAD_P99_MS = 5.0
@@ -104,7 +112,7 @@ def seed(base, token, sim):
 
 # ---------------------------------------------------------------- targets
 
-def targets(platform, sim, api_key, gateway_socket, text_gen_socket):
+def targets(platform, sim, api_key, gateway_socket, text_gen_socket, floor_front_socket, floor_back_socket):
     chat = json.dumps(BODY, separators=(",", ":"))
     cached = json.dumps({**BODY, "temperature": 0}, separators=(",", ":"))
     return {
@@ -121,6 +129,15 @@ def targets(platform, sim, api_key, gateway_socket, text_gen_socket):
         "tg-socket": {"url": text_gen_socket + "/health", "method": "GET", "body": "", "auth": "", "headers": ""},
         "tg-through": {"url": text_gen_socket + "/v1/chat/completions", "method": "POST", "body": chat,
                        "auth": "Bearer " + api_key, "headers": ""},
+        # runner.mjs --floor-upstream: entry -> JS front door -> service binding -> JS worker -> simulator.
+        "floor": {"url": platform + "/floor/v1/chat/completions", "method": "POST", "body": chat,
+                  "auth": "", "headers": ""},
+        "gw-through": {"url": gateway_socket + "/v1/chat/completions", "method": "POST", "body": chat,
+                       "auth": "Bearer " + api_key, "headers": ""},
+        "floor-front": {"url": floor_front_socket + "/v1/chat/completions", "method": "POST", "body": chat,
+                        "auth": "", "headers": ""},
+        "floor-back": {"url": floor_back_socket + "/v1/chat/completions", "method": "POST", "body": chat,
+                       "auth": "", "headers": ""},
     }
 
 
@@ -139,7 +156,7 @@ def precheck(t):
             die(f"{name}: {spec['method']} {spec['url']} answered {status}: {raw[:500].decode(errors='replace')}")
         return {k.lower(): v for k, v in hdrs.items()}, raw
 
-    for name in ("direct", "through"):
+    for name in ("direct", "through", "floor"):
         _, raw = call(name)
         reply = json.loads(raw)
         if reply.get("object") != "chat.completion" or not reply.get("choices"):
@@ -151,7 +168,8 @@ def precheck(t):
     cached, _ = call("cached")
     if cached.get("x-de-cache") != "hit":
         die(f"cached: the second identical request was not a cache hit (x-de-cache={cached.get('x-de-cache')!r})")
-    for name in ("auth-only", "ceiling", "gw-socket", "tg-socket", "tg-through"):
+    for name in ("auth-only", "ceiling", "gw-socket", "tg-socket", "tg-through", "gw-through", "floor-front",
+                 "floor-back"):
         call(name)
     # The platform's own figure (taken inside text-gen), for comparison with the measured overhead.
     return {"x_de_overhead_ms": {"through": through.get("x-de-overhead-ms"), "cached": cached.get("x-de-overhead-ms")}}
@@ -336,6 +354,30 @@ def fmt(x, nd=2):
     return f"{x:.{nd}f}"
 
 
+def hop_costs(res):
+    """workerd CPU per request at c=16 split by hop, from the runs entered at each hop's own socket: the
+    platform's path and the floor's (the same hops with no work in them)."""
+    def cpu(name):
+        return res[(name, HOPS_CONCURRENCY)]["workerd_cpu_ms_per_request"]
+
+    def split(total, front_socket, worker_socket):
+        return {"entry": round(cpu(total) - cpu(front_socket), 3),
+                "front_door": round(cpu(front_socket) - cpu(worker_socket), 3),
+                "worker": round(cpu(worker_socket), 3),
+                "total": round(cpu(total), 3)}
+
+    return {"platform": split("through", "gw-through", "tg-through"),
+            "floor": split("floor", "floor-front", "floor-back")}
+
+
+HOP_LABELS = {
+    "entry": "Miniflare's entry worker",
+    "front_door": "front door + service binding hop",
+    "worker": "the worker: its work + the upstream fetch",
+    "total": "the whole path",
+}
+
+
 def render(report):
     """ONE table: the issue's rows per concurrency, the overhead, diagnostics, streaming TTFB, WASM sizes."""
     rows = []  # (measurement, c, req/s, p50, p99, non-2xx, workerd cpu ms/req, notes)
@@ -343,6 +385,9 @@ def render(report):
     checks = report["checks"]
 
     def run_row(name, conns, extra=""):
+        if name == "floor" and conns == 16:
+            extra = (f"{checks['floor_vs_ceiling_c16']['value']:.0%} of the ceiling: what the runtime itself "
+                     "costs for this path")
         r = res[(name, conns)]
         errs = r["errors"]
         sock = errs["connect"] + errs["read"] + errs["write"] + errs["timeout"]
@@ -360,14 +405,15 @@ def render(report):
             extra = ""
             if name == "through" and conns == 16:
                 c = checks["through_vs_ceiling_c16"]
-                extra = f"{c['value']:.0%} of the ceiling (goal >= {GOAL_CEILING_SHARE:.0%}: {c['verdict']})"
+                extra = (f"{c['value']:.0%} of the ceiling (goal >= {GOAL_CEILING_SHARE:.0%}: {c['verdict']}; "
+                         f"the floor: {checks['floor_vs_ceiling_c16']['value']:.0%})")
             run_row(name, conns, extra)
         if conns == 1:
             o = report["overhead_c1_ms"]
             rows.append(("overhead   through - direct (wrk)", 1, "-", fmt(o["p50"]), fmt(o["p99"]), "-", "-",
                          "wrk percentiles: corrected for coordinated omission"))
             raw = report["raw_c1"]
-            for name in ("direct", "through"):
+            for name in ("direct", "through", "floor"):
                 r = raw[name]
                 rows.append((f"raw        {name}, sequential client (n={r['n']})", 1, "-",
                              fmt(r["total_ms"]["p50"]), fmt(r["total_ms"]["p99"]), str(r["non_200"]), "-",
@@ -376,9 +422,19 @@ def render(report):
             rows.append(("overhead   through - direct (raw)", 1, "-", fmt(o["p50"]), fmt(o["p99"]), "-", "-",
                          f"goal p50 <= {GOAL_OVERHEAD_P50_MS:g} ms: {checks['overhead_p50_c1']['verdict']}, "
                          f"p99 <= {GOAL_OVERHEAD_P99_MS:g} ms: {checks['overhead_p99_c1']['verdict']}"))
+            o = raw["floor_overhead_ms"]
+            rows.append(("overhead   floor - direct (raw)", 1, "-", fmt(o["p50"]), fmt(o["p99"]), "-", "-",
+                         "the same hops in plain JS with no work: the runtime's own share"))
     for conns in DIAG_CONCURRENCY:
         for name in DIAGNOSTICS:
             run_row(name, conns)
+    for name in HOPS:
+        run_row(name, HOPS_CONCURRENCY)
+    hops = report["hops_cpu_ms_c16"]
+    for part, label in HOP_LABELS.items():
+        p, f = hops["platform"][part], hops["floor"][part]
+        rows.append((f"hop cpu    {label}", HOPS_CONCURRENCY, "-", "-", "-", "-", fmt(p),
+                     f"floor {fmt(f)} (platform - floor {fmt(p - f)})"))
     t = report["stream_ttfb"]
     for name in ("direct", "through"):
         s = t[name]
@@ -421,6 +477,8 @@ def main():
     ap.add_argument("--platform", required=True, help="the front door (Miniflare's entry socket)")
     ap.add_argument("--gateway-socket", required=True, help="de-gateway's own socket")
     ap.add_argument("--text-gen-socket", required=True, help="de-text-gen's own socket")
+    ap.add_argument("--floor-front-socket", required=True, help="floor-front's own socket (runner --floor-upstream)")
+    ap.add_argument("--floor-back-socket", required=True, help="floor-back's own socket")
     ap.add_argument("--sim", required=True)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
@@ -441,7 +499,8 @@ def main():
 
     log("seeding the bench tenant")
     tenant = seed(args.platform, token, args.sim)
-    t = targets(args.platform, args.sim, tenant["api_key"], args.gateway_socket, args.text_gen_socket)
+    t = targets(args.platform, args.sim, tenant["api_key"], args.gateway_socket, args.text_gen_socket,
+                args.floor_front_socket, args.floor_back_socket)
     log("checking every path answers 200")
     pre = precheck(t)
 
@@ -454,6 +513,8 @@ def main():
     plan = [(name, conns, threads) for conns, threads in CONCURRENCY for name in TARGETS]
     plan += [(name, conns, threads) for conns, threads in CONCURRENCY if conns in DIAG_CONCURRENCY
              for name in DIAGNOSTICS]
+    plan += [(name, conns, threads) for conns, threads in CONCURRENCY if conns == HOPS_CONCURRENCY
+             for name in HOPS]
     runs = []
     for name, conns, threads in plan:
         r = run_wrk(t[name], conns, threads, args.duration, groups)
@@ -481,9 +542,12 @@ def main():
              "verdict": "all recorded" if completed <= recorded <= completed + in_flight else "MISMATCH"}
 
     log(f"raw c=1 latency ({args.seq_n} sequential requests each, no coordinated-omission correction)")
-    raw = {name: seq(t[name]["url"], t[name]["auth"], args.seq_n, stream=False) for name in ("direct", "through")}
+    raw = {name: seq(t[name]["url"], t[name]["auth"], args.seq_n, stream=False)
+           for name in ("direct", "through", "floor")}
     raw["overhead_ms"] = {p: round(raw["through"]["total_ms"][p] - raw["direct"]["total_ms"][p], 3)
                           for p in ("p50", "p90", "p99")}
+    raw["floor_overhead_ms"] = {p: round(raw["floor"]["total_ms"][p] - raw["direct"]["total_ms"][p], 3)
+                                for p in ("p50", "p90", "p99")}
     settle(groups)
     log(f"streaming time to first byte ({args.ttfb_n} sequential requests each)")
     stream = {name: seq(t[name]["url"], t[name]["auth"], args.ttfb_n, stream=True) for name in ("direct", "through")}
@@ -511,6 +575,9 @@ def main():
                             "verdict": verdict(raw_overhead["p99"] <= GOAL_OVERHEAD_P99_MS)},
         "through_vs_ceiling_c16": {"value": round(share, 3), "goal": f">= {GOAL_CEILING_SHARE}",
                                    "verdict": verdict(share >= GOAL_CEILING_SHARE)},
+        # Not a goal: where the runtime alone lands for the same hops (the platform's path with no work in it).
+        "floor_vs_ceiling_c16": {"value": round(res[("floor", 16)]["rps"] / res[("ceiling", 16)]["rps"], 3),
+                                 "goal": "information"},
         "wasm_gzip": {"value": {w["worker"]: w["gzip_bytes"] for w in wasm}, "goal": "<= 1 MiB each",
                       "verdict": verdict(all(w["gzip_bytes"] <= GOAL_WASM_GZIP_BYTES for w in wasm))},
     }
@@ -521,6 +588,7 @@ def main():
     report = {"meta": m, "body": BODY, "precheck": pre, "runs": runs, "overhead_c1_ms": overhead,
               "raw_c1": raw, "stream_ttfb": stream, "wasm": wasm, "usage": usage,
               "checks": checks}
+    report["hops_cpu_ms_c16"] = hop_costs(res)
     table = render(report)
     report["table"] = table
 

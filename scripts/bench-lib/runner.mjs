@@ -4,6 +4,7 @@
 // `build/index.js` + `build/index_bg.wasm` of each worker (nothing is rebuilt); secrets come from `.dev.vars`.
 //
 //   node scripts/bench-lib/runner.mjs --persist-to DIR [-c CONFIG]... [--port 0] [--host 127.0.0.1] [--log-file FILE]
+//                                    [--inspector-port P] [--floor-upstream URL]
 //
 // The workers: the `-c` configs in order, by default the WORKER_CONFIGS list of scripts/stack (the one list of
 // the stack's workers); the first one (the front door) is served on host:port. An assets-only config (no
@@ -13,6 +14,11 @@
 // (wrangler's layout). Prints `ready http://HOST:PORT` once the front door answers GET /health. Stops cleanly
 // on SIGINT/SIGTERM. Workers' console output and Miniflare's request log are NOT printed (printing costs
 // throughput); console output goes to --log-file when given.
+//
+// --floor-upstream URL adds the benchmark's floor: two plain JavaScript workers with no logic, reached through
+// the same entry worker on `/floor/*` (a Miniflare route): `floor-front` hands the request to `floor-back`
+// through a service binding, `floor-back` reads the body, POSTs it to URL/v1/chat/completions and returns the
+// answer. The platform's path with nothing of ours in it: what the runtime itself costs for that shape.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,7 +35,9 @@ function stackConfigs() {
 }
 
 function parseArgs(argv) {
-  const args = { port: 0, host: "127.0.0.1", persistTo: null, logFile: null, inspectorPort: null, configs: [] };
+  const args = {
+    port: 0, host: "127.0.0.1", persistTo: null, logFile: null, inspectorPort: null, floorUpstream: null, configs: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const next = () => {
       if (i + 1 >= argv.length) throw new Error(`${argv[i]} needs a value`);
@@ -41,6 +49,7 @@ function parseArgs(argv) {
       case "--persist-to": args.persistTo = path.resolve(next()); break;
       case "--log-file": args.logFile = path.resolve(next()); break;
       case "--inspector-port": args.inspectorPort = Number(next()); break;
+      case "--floor-upstream": args.floorUpstream = next(); break;
       case "-c": case "--config": args.configs.push(next()); break;
       default: throw new Error(`unknown argument ${argv[i]}`);
     }
@@ -108,10 +117,38 @@ function workerOptions(configPath, secrets) {
   };
 }
 
+// The floor (see the header): the same hops as the platform's path, none of its work.
+const FLOOR_FRONT = `export default {
+  fetch(request, env) { return env.BACK.fetch(request); },
+};`;
+const FLOOR_BACK = `export default {
+  async fetch(request, env) {
+    const body = await request.arrayBuffer();
+    const upstream = await fetch(env.UPSTREAM + "/v1/chat/completions", {
+      method: "POST",
+      headers: { authorization: "Bearer sk-floor", "content-type": "application/json" },
+      body,
+    });
+    return new Response(await upstream.arrayBuffer(), {
+      status: upstream.status,
+      headers: { "content-type": "application/json" },
+    });
+  },
+};`;
+
+function floorWorkers(upstream, compatibilityDate) {
+  const common = { modules: true, compatibilityDate, unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] };
+  return [
+    { ...common, name: "floor-front", script: FLOOR_FRONT, routes: ["*/floor/*"], serviceBindings: { BACK: "floor-back" } },
+    { ...common, name: "floor-back", script: FLOOR_BACK, bindings: { UPSTREAM: upstream.replace(/\/$/, "") } },
+  ];
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const secrets = readDevVars(path.join(ROOT, ".dev.vars"));
   const workers = args.configs.map((c) => workerOptions(c, secrets));
+  if (args.floorUpstream) workers.push(...floorWorkers(args.floorUpstream, workers[0].compatibilityDate));
 
   const logStream = args.logFile ? fs.createWriteStream(args.logFile, { flags: "a" }) : null;
   const mf = new Miniflare(

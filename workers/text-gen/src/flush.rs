@@ -8,6 +8,7 @@ use kit::store::gateway::{self, UsageEvent};
 use kit::store::Db;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 use worker::{Delay, Env};
 
@@ -25,9 +26,15 @@ thread_local! {
     static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
 }
 
-/// Queues one request's writes; the call that opens the window waits it out and flushes (it runs inside
-/// that request's `wait_until`, which keeps the isolate alive until it is done).
-pub async fn enqueue(env: Env, instance_id: String, settle: Option<SettleCall>, event: UsageEvent) {
+/// Queues one request's writes. The call that opens the window gets the flush back: it waits the window
+/// out and writes everything queued by then; the caller runs it inside its request's `wait_until`, which
+/// keeps the isolate alive until it is done. Every other call only queues (no future, no `wait_until`).
+pub fn queue(
+    env: &Env,
+    instance_id: String,
+    settle: Option<SettleCall>,
+    event: UsageEvent,
+) -> Option<impl Future<Output = ()> + 'static> {
     let opener = PENDING.with(|p| {
         let mut p = p.borrow_mut();
         p.usage.push(event);
@@ -37,11 +44,14 @@ pub async fn enqueue(env: Env, instance_id: String, settle: Option<SettleCall>, 
         !std::mem::replace(&mut p.open, true)
     });
     if !opener {
-        return;
+        return None;
     }
-    Delay::from(Duration::from_millis(WINDOW_MS)).await;
-    let batch = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    flush(&env, batch).await;
+    let env = env.clone();
+    Some(async move {
+        Delay::from(Duration::from_millis(WINDOW_MS)).await;
+        let batch = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+        flush(&env, batch).await;
+    })
 }
 
 async fn flush(env: &Env, batch: Pending) {

@@ -8,7 +8,6 @@ use envelope::ApiError;
 use kit::call::Reply;
 use kit::settings::Settings;
 use kit::store::gateway::{self, Route, Snapshot};
-use kit::store::Db;
 use kit::upstream;
 use kit::{clock, principal, Call, Fault};
 use limits::{Admission, Check};
@@ -64,8 +63,7 @@ pub async fn run(
         Format::Anthropic => providers::anthropic::parse_request(&body)?,
         Format::Seed => seed::parse_request(&body)?,
     };
-    let db = Db::from_env(env)?;
-    let snapshot = gateway::snapshot(&db, &principal.instance_id).await?;
+    let snapshot = gateway::snapshot(env, &principal.instance_id).await?;
     let route = resolve(&snapshot, &principal, &request)?;
     let timeout_ms = timeout(req, &settings)?;
     let cache_wanted = cache::wanted(req)?;

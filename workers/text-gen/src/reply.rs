@@ -205,12 +205,10 @@ pub fn decorate(
 pub fn after(env: &Env, ctx: &Context, job: &Job, admission: Option<Admission>, outcome: &Outcome) {
     let event = usage_event(job, outcome);
     let settle = settle_call(admission, &outcome.usage);
-    ctx.wait_until(record(
-        env.clone(),
-        job.principal.instance_id.clone(),
-        settle,
-        event,
-    ));
+    let instance_id = job.principal.instance_id.clone();
+    if let Some(flush) = crate::flush::queue(env, instance_id, settle, event) {
+        ctx.wait_until(flush);
+    }
 }
 
 /// What settles a reservation: the tokens the upstream really billed.
@@ -222,9 +220,12 @@ pub fn settle_call(admission: Option<Admission>, usage: &Usage) -> Option<Settle
     })
 }
 
-/// Queues the settle and the usage row; they are written in batches a moment later (see [`crate::flush`]).
-pub async fn record(env: Env, instance_id: String, settle: Option<SettleCall>, event: UsageEvent) {
-    crate::flush::enqueue(env, instance_id, settle, event).await;
+/// Queues the settle and the usage row from inside a `wait_until` already running (the end of a stream);
+/// they are written in batches a moment later (see [`crate::flush`]).
+pub async fn record(env: &Env, instance_id: String, settle: Option<SettleCall>, event: UsageEvent) {
+    if let Some(flush) = crate::flush::queue(env, instance_id, settle, event) {
+        flush.await;
+    }
 }
 
 pub fn usage_event(job: &Job, outcome: &Outcome) -> UsageEvent {

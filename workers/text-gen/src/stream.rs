@@ -194,7 +194,7 @@ pub async fn respond(env: &Env, ctx: &Context, job: Job, admission: Option<Admis
         };
         let event = reply::usage_event(&job, &outcome);
         let settle = reply::settle_call(admission, &end.usage);
-        reply::record(env, job.principal.instance_id.clone(), settle, event).await;
+        reply::record(&env, job.principal.instance_id.clone(), settle, event).await;
     });
     Ok(response)
 }

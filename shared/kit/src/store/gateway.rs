@@ -5,7 +5,7 @@ use super::{Arg, Db};
 use crate::fault::Fault;
 use crate::memo::Memo;
 use limits::Limit;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::rc::Rc;
 use tenancy::inputs::Provider;
@@ -54,11 +54,11 @@ thread_local! {
 }
 
 /// The instance's snapshot, from this isolate's cache or D1.
-pub async fn snapshot(db: &Db, instance_id: &str) -> Result<Rc<Snapshot>, Fault> {
+pub async fn snapshot(env: &worker::Env, instance_id: &str) -> Result<Rc<Snapshot>, Fault> {
     if let Some(hit) = SNAPSHOTS.with(|m| m.get(instance_id)) {
         return Ok(hit);
     }
-    let snapshot = Rc::new(load(db, instance_id).await?);
+    let snapshot = Rc::new(load(&Db::from_env(env)?, instance_id).await?);
     SNAPSHOTS.with(|m| m.put(instance_id, snapshot.clone()));
     Ok(snapshot)
 }
@@ -159,8 +159,9 @@ impl Snapshot {
     }
 }
 
-/// One request's usage, written after the response.
-#[derive(Debug, Clone, Default)]
+/// One request's usage, written after the response. Its JSON field names are the `usage_events` columns
+/// ([`USAGE_COLUMNS`]): rows travel to D1 as one JSON array (see [`record_usage`]).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct UsageEvent {
     pub request_id: String,
     pub org_id: String,
@@ -185,46 +186,59 @@ pub struct UsageEvent {
     pub created_at: i64,
 }
 
-/// Writes usage rows in one D1 batch.
+/// The `usage_events` columns, in [`UsageEvent`]'s field order.
+pub const USAGE_COLUMNS: [&str; 21] = [
+    "request_id",
+    "org_id",
+    "instance_id",
+    "project_id",
+    "key_id",
+    "endpoint",
+    "model",
+    "provider",
+    "upstream_model",
+    "status",
+    "error_code",
+    "stream",
+    "cached",
+    "attempts",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_ms",
+    "upstream_ms",
+    "overhead_ms",
+    "created_at",
+];
+
+/// Rows per INSERT: their JSON stays far below D1's limits on a bound value (2 MB).
+const USAGE_ROWS_PER_STATEMENT: usize = 200;
+
+/// Writes usage rows in one D1 batch (all or none). Each statement carries up to
+/// [`USAGE_ROWS_PER_STATEMENT`] rows as ONE bound JSON array that SQLite unpacks (`json_each`): one prepared
+/// statement and one value to bind instead of 21 per row, which is most of what a write costs here.
+/// JSON `true`/`false` become 1/0, `null` NULL, numbers keep their integer or real type.
 pub async fn record_usage(db: &Db, events: &[UsageEvent]) -> Result<(), Fault> {
     if events.is_empty() {
         return Ok(());
     }
+    let sql = usage_insert_sql();
     let statements = events
-        .iter()
-        .map(|e| usage_insert(db, e))
+        .chunks(USAGE_ROWS_PER_STATEMENT)
+        .map(|rows| db.stmt(&sql, &[Arg::Text(&serde_json::to_string(rows)?)]))
         .collect::<Result<Vec<_>, _>>()?;
     db.batch(statements).await?;
     Ok(())
 }
 
-fn usage_insert(db: &Db, e: &UsageEvent) -> Result<worker::D1PreparedStatement, Fault> {
-    db.stmt(
-        "INSERT OR REPLACE INTO usage_events (request_id, org_id, instance_id, project_id, key_id, endpoint, model, provider, \
-         upstream_model, status, error_code, stream, cached, attempts, prompt_tokens, completion_tokens, cost_usd, latency_ms, \
-         upstream_ms, overhead_ms, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-        &[
-            Arg::Text(&e.request_id),
-            Arg::Text(&e.org_id),
-            Arg::Text(&e.instance_id),
-            Arg::opt_text(e.project_id.as_deref()),
-            Arg::Text(&e.key_id),
-            Arg::Text(e.endpoint),
-            Arg::Text(&e.model),
-            Arg::opt_text(e.provider.as_deref()),
-            Arg::opt_text(e.upstream_model.as_deref()),
-            Arg::Int(i64::from(e.status)),
-            Arg::opt_text(e.error_code.as_deref()),
-            Arg::Int(i64::from(e.stream)),
-            Arg::Int(i64::from(e.cached)),
-            Arg::Int(i64::from(e.attempts)),
-            Arg::Int(i64::try_from(e.prompt_tokens).unwrap_or(i64::MAX)),
-            Arg::Int(i64::try_from(e.completion_tokens).unwrap_or(i64::MAX)),
-            Arg::Real(e.cost_usd),
-            Arg::Real(e.latency_ms),
-            Arg::Real(e.upstream_ms),
-            Arg::Real(e.overhead_ms),
-            Arg::Int(e.created_at),
-        ],
+fn usage_insert_sql() -> String {
+    let values: Vec<String> = USAGE_COLUMNS
+        .iter()
+        .map(|c| format!("json_extract(value, '$.{c}')"))
+        .collect();
+    format!(
+        "INSERT OR REPLACE INTO usage_events ({}) SELECT {} FROM json_each(?1)",
+        USAGE_COLUMNS.join(", "),
+        values.join(", ")
     )
 }
