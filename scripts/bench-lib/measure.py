@@ -44,13 +44,17 @@ DIAGNOSTICS = {  # where the time goes; at c=1 and c=16 only
     "floor": "POST platform /floor/…: the same hops in plain JS, no work",
 }
 DIAG_CONCURRENCY = (1, 16)
-HOPS = {  # the chat completion entered at each hop's own socket, at c=16 only: CPU per hop (see hop_costs)
+HOPS = {  # the chat completion entered at each hop's own socket: CPU per hop (see hop_costs)
     "gw-through": "POST de-gateway socket /v1/chat/completions (no Miniflare entry)",
     "floor-front": "POST floor-front socket (the floor without Miniflare entry)",
     "floor-back": "POST floor-back socket (the floor's worker alone)",
 }
-HOPS_CONCURRENCY = 16
 LABELS = {**TARGETS, **DIAGNOSTICS, **HOPS}
+# The per-hop split compares differences of runs, so it must not depend on when each run happened (the
+# machine's speed drifts by 10-20 % over minutes): its six runs go in rounds, interleaved, and the median counts.
+SPLIT = ("ceiling", "through", "gw-through", "tg-through", "floor", "floor-front", "floor-back")
+SPLIT_ROUNDS = 3
+SPLIT_CONCURRENCY = 16
 # Goals of the issue (docs/benchmarks.md).
 GOAL_OVERHEAD_P50_MS = 1.0
 GOAL_OVERHEAD_P99_MS = 5.0
@@ -354,11 +358,17 @@ def fmt(x, nd=2):
     return f"{x:.{nd}f}"
 
 
-def hop_costs(res):
-    """workerd CPU per request at c=16 split by hop, from the runs entered at each hop's own socket: the
-    platform's path and the floor's (the same hops with no work in them)."""
+def median(values):
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def hop_costs(split_runs):
+    """workerd CPU per request at c=16 split by hop, from the interleaved runs entered at each hop's own
+    socket (medians over the rounds): the platform's path and the floor's (the same hops with no work)."""
     def cpu(name):
-        return res[(name, HOPS_CONCURRENCY)]["workerd_cpu_ms_per_request"]
+        return median([r["workerd_cpu_ms_per_request"] for r in split_runs if r["target"] == name])
 
     def split(total, front_socket, worker_socket):
         return {"entry": round(cpu(total) - cpu(front_socket), 3),
@@ -428,12 +438,20 @@ def render(report):
     for conns in DIAG_CONCURRENCY:
         for name in DIAGNOSTICS:
             run_row(name, conns)
-    for name in HOPS:
-        run_row(name, HOPS_CONCURRENCY)
+    for name in SPLIT:
+        rs = [r for r in report["split_runs"] if r["target"] == name]
+        cpus = " / ".join(fmt(r["workerd_cpu_ms_per_request"]) for r in rs)
+        rows.append((f"split      {name}: median of {len(rs)} interleaved rounds", SPLIT_CONCURRENCY,
+                     fmt(median([r["rps"] for r in rs]), 0), "-", "-",
+                     str(sum(r["errors"]["status"] for r in rs)),
+                     fmt(median([r["workerd_cpu_ms_per_request"] for r in rs])), f"cpu per round {cpus}"))
+    c = checks["through_vs_ceiling_c16_interleaved"]
+    rows.append(("split      through / ceiling, interleaved medians", SPLIT_CONCURRENCY, "-", "-", "-", "-", "-",
+                 f"{c['value']:.0%} (goal >= {GOAL_CEILING_SHARE:.0%}: {c['verdict']}); the floor: {c['floor']:.0%}"))
     hops = report["hops_cpu_ms_c16"]
     for part, label in HOP_LABELS.items():
         p, f = hops["platform"][part], hops["floor"][part]
-        rows.append((f"hop cpu    {label}", HOPS_CONCURRENCY, "-", "-", "-", "-", fmt(p),
+        rows.append((f"hop cpu    {label}", SPLIT_CONCURRENCY, "-", "-", "-", "-", fmt(p),
                      f"floor {fmt(f)} (platform - floor {fmt(p - f)})"))
     t = report["stream_ttfb"]
     for name in ("direct", "through"):
@@ -513,8 +531,6 @@ def main():
     plan = [(name, conns, threads) for conns, threads in CONCURRENCY for name in TARGETS]
     plan += [(name, conns, threads) for conns, threads in CONCURRENCY if conns in DIAG_CONCURRENCY
              for name in DIAGNOSTICS]
-    plan += [(name, conns, threads) for conns, threads in CONCURRENCY if conns == HOPS_CONCURRENCY
-             for name in HOPS]
     runs = []
     for name, conns, threads in plan:
         r = run_wrk(t[name], conns, threads, args.duration, groups)
@@ -527,8 +543,18 @@ def main():
             f"{c['platform_cores']:.2f} sim {c['simulator_cores']:.2f} wrk {c['loadgen_cores']:.2f} "
             f"other {c['other_cores']:.2f}")
         settle(groups)
+    split_duration = max(2, args.duration // 2)
+    log(f"per-hop split: {SPLIT_ROUNDS} interleaved rounds of {len(SPLIT)} runs, {split_duration} s each, c=16")
+    split_runs = []
+    for rnd in range(SPLIT_ROUNDS):
+        for name in SPLIT:
+            r = run_wrk(t[name], SPLIT_CONCURRENCY, 2, split_duration, groups)
+            r.update({"target": name, "round": rnd + 1, "connections": SPLIT_CONCURRENCY, "url": t[name]["url"]})
+            split_runs.append(r)
+            log(f"round {rnd + 1} {name:<11} {r['rps']:>7,.0f} req/s  cpu {r['workerd_cpu_ms_per_request']:.3f} ms/req")
+            settle(groups)
     # Usage rows are written after each response (waitUntil, possibly batched): did they all land?
-    recorded_runs = [r for r in runs if r["target"] in ("through", "cached", "tg-through")]
+    recorded_runs = [r for r in runs + split_runs if r["target"] in ("through", "cached", "tg-through", "gw-through")]
     completed = sum(r["requests"] for r in recorded_runs)
     deadline = time.monotonic() + 15
     while True:
@@ -584,11 +610,17 @@ def main():
     m = meta(args.duration, idle_before)
     m["mode"] = args.mode
     m["loadavg_after"] = open("/proc/loadavg").read().split()[:3]
-    m["max_other_cores_during_runs"] = max(r["cpu"]["other_cores"] for r in runs)
+    m["max_other_cores_during_runs"] = max(r["cpu"]["other_cores"] for r in runs + split_runs)
     report = {"meta": m, "body": BODY, "precheck": pre, "runs": runs, "overhead_c1_ms": overhead,
               "raw_c1": raw, "stream_ttfb": stream, "wasm": wasm, "usage": usage,
               "checks": checks}
-    report["hops_cpu_ms_c16"] = hop_costs(res)
+    report["split_runs"] = split_runs
+    report["hops_cpu_ms_c16"] = hop_costs(split_runs)
+    rps = {name: median([r["rps"] for r in split_runs if r["target"] == name]) for name in SPLIT}
+    checks["through_vs_ceiling_c16_interleaved"] = {
+        "value": round(rps["through"] / rps["ceiling"], 3), "floor": round(rps["floor"] / rps["ceiling"], 3),
+        "goal": f">= {GOAL_CEILING_SHARE}", "source": "medians of the interleaved rounds",
+        "verdict": verdict(rps["through"] / rps["ceiling"] >= GOAL_CEILING_SHARE)}
     table = render(report)
     report["table"] = table
 

@@ -81,11 +81,17 @@ pub async fn fetch_stub(stub: &RawStub, req: &Outbound<'_>) -> Result<Response, 
 
 /// Hands `request` as it is to the worker behind the service binding `binding`, and its response back.
 pub async fn pass(env: &Env, binding: &str, request: &Request) -> worker::Result<Response> {
-    let service: RawService = env.service(binding)?.into_rpc();
-    JsFuture::from(service.fetch(request))
+    JsFuture::from(pass_promise(env, binding, request)?)
         .await
         .map(JsCast::unchecked_into)
         .map_err(worker::Error::from)
+}
+
+/// [`pass`] without awaiting: the binding's own promise of the response, for a handler that returns it as
+/// it is.
+pub fn pass_promise(env: &Env, binding: &str, request: &Request) -> worker::Result<Promise> {
+    let service: RawService = env.service(binding)?.into_rpc();
+    Ok(service.fetch(request))
 }
 
 /// A whole body through `arrayBuffer()`.

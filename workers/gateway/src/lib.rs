@@ -2,13 +2,21 @@
 //! `de-ui` assets worker), through service bindings, so the UIs and the API share one origin. API requests
 //! are passed on untouched, as the runtime's own `Request` (no conversion to workers-rs types on that path):
 //! the worker that answers assigns (or adopts the caller's) `x-request-id`.
+//!
+//! The fetch handler is our own export rather than workers-rs' `#[event(fetch)]`: for an API path it
+//! returns the service binding's own promise, so the runtime chains the answer with no Rust future, no
+//! wasm-bindgen task queue and no conversion in between (the hop then costs what it costs in JavaScript).
+//! Every other path runs the async handler below, as `#[event(fetch)]` would.
 
 use envelope::ApiError;
 use kit::bindings;
 use kit::raw;
 use kit::Call;
+use worker::js_sys::Promise;
+use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsValue};
+use worker::wasm_bindgen_futures::future_to_promise;
 use worker::worker_sys::web_sys;
-use worker::{event, Context, Env, Request, Result};
+use worker::{Env, Request, Result};
 
 /// Where a path goes.
 enum Route {
@@ -35,26 +43,47 @@ fn route(path: &str) -> Route {
     }
 }
 
-#[event(fetch)]
-async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
-    let url = raw.url();
-    let call = match route(envelope::url::path(&url)) {
-        Route::Api(service) => return raw::pass(&env, service, &raw).await,
-        Route::Health => {
-            let call = Call::begin(&Request::from(raw));
-            return Ok(call
-                .finish(call.json(200, &serde_json::json!({"status": "ok"})))?
-                .into());
+/// The runtime's entry point for HTTP requests (what `#[event(fetch)]` would export, see the module note).
+#[wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env, _ctx: JsValue) -> Promise {
+    let url = req.url();
+    let route = route(envelope::url::path(&url));
+    if let Route::Api(service) = route {
+        if let Ok(answer) = raw::pass_promise(&env, service, &req) {
+            return answer;
         }
+    }
+    future_to_promise(async move {
+        // `Clone::clone`: another handle on the same JS object (the inherent `clone()` would copy the body).
+        let call = Call::begin(&Request::from(Clone::clone(&req)));
+        let answer = match other(route, &req, &env, &call).await {
+            Ok(response) => Ok(response),
+            // Logged once with the request id; the caller gets the 500 envelope.
+            Err(e) => call.finish(Err(e.into())).map(web_sys::Response::from),
+        };
+        answer.map(JsValue::from).map_err(JsValue::from)
+    })
+}
+
+/// Pages, the front door's own health probe, paths nothing serves, and an API path whose binding failed.
+async fn other(
+    route: Route,
+    req: &web_sys::Request,
+    env: &Env,
+    call: &Call,
+) -> Result<web_sys::Response> {
+    let reply = match route {
+        Route::Api(service) => return raw::pass(env, service, req).await,
+        Route::Health => call.json(200, &serde_json::json!({"status": "ok"})),
         Route::Page => {
-            let page = raw::pass(&env, bindings::UI, &raw).await?;
+            let page = raw::pass(env, bindings::UI, req).await?;
             if page.status() != 404 {
                 return Ok(page);
             }
-            Call::begin(&Request::from(raw))
+            // Neither the API nor a page: the one error envelope, like every other error.
+            Err(ApiError::route_not_found().into())
         }
-        Route::Nowhere => Call::begin(&Request::from(raw)),
+        Route::Nowhere => Err(ApiError::route_not_found().into()),
     };
-    // Neither the API nor a page: the one error envelope, like every other error.
-    Ok(call.finish(Err(ApiError::route_not_found().into()))?.into())
+    Ok(call.finish(reply)?.into())
 }
