@@ -1,32 +1,43 @@
 //! One request's context: its id, its start time, reading a bounded JSON body, and rendering the reply —
 //! success or the one error envelope — with `x-request-id` on every response.
+//!
+//! The request id is always ours (server-generated): it keys usage rows and audit rows, so a caller must
+//! not be able to choose it (two callers sending the same id would collide). A caller's own sane
+//! `x-request-id` is kept as [`Call::client_request_id`]: recorded next to ours and echoed back as
+//! `x-client-request-id`. The front door passes requests on untouched, so the worker that answers sees
+//! the caller's header here and assigns the id itself.
 
 use crate::clock;
 use crate::fault::Fault;
 use crate::random;
+use crate::raw;
 use envelope::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Request, Response};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// Where the caller's own `x-request-id` is echoed.
+pub const CLIENT_REQUEST_ID_HEADER: &str = "x-client-request-id";
 
 /// The result type of every handler.
 pub type Reply = Result<Response, Fault>;
 
 pub struct Call {
+    /// Ours, always generated here.
     pub request_id: String,
+    /// The caller's `x-request-id`, verbatim when sane (see `envelope::request_id::accept`), else `None`.
+    pub client_request_id: Option<String>,
     pub started_ms: f64,
 }
 
 impl Call {
-    /// Accepts a sane caller-supplied request id (the front door forwards its own), else makes one.
+    /// Makes the request id; keeps a sane caller-supplied `x-request-id` apart as the client's.
     pub fn begin(req: &Request) -> Call {
         let given = req.headers().get(REQUEST_ID_HEADER).ok().flatten();
-        let request_id = envelope::request_id::accept(given.as_deref())
-            .unwrap_or_else(|| envelope::request_id::generate(&random::bytes::<12>()));
         Call {
-            request_id,
+            request_id: envelope::request_id::generate(&random::bytes::<12>()),
+            client_request_id: envelope::request_id::accept(given.as_deref()),
             started_ms: clock::tick_ms(),
         }
     }
@@ -51,9 +62,11 @@ impl Call {
     }
 
     fn stamp(&self, mut response: Response) -> worker::Result<Response> {
-        response
-            .headers_mut()
-            .set(REQUEST_ID_HEADER, &self.request_id)?;
+        let headers = response.headers_mut();
+        headers.set(REQUEST_ID_HEADER, &self.request_id)?;
+        if let Some(theirs) = &self.client_request_id {
+            headers.set(CLIENT_REQUEST_ID_HEADER, theirs)?;
+        }
         Ok(response)
     }
 
@@ -84,21 +97,28 @@ fn raw_json(status: u16, body: String) -> worker::Result<Response> {
     Ok(response)
 }
 
-/// Reads a request body of at most `limit` bytes (413 past it). The content type is not checked: the
-/// body must parse as JSON whatever it claims (as `curl -d` sends form-encoded headers with JSON bodies).
+/// Reads a request body of at most `limit` bytes (413 past it). A declared `Content-Length` over the limit
+/// is refused before reading; a body without one (chunked) is counted as it arrives and refused as soon
+/// as it passes the limit, so it is never buffered whole. The content type is not checked: the body must
+/// parse as JSON whatever it claims (as `curl -d` sends form-encoded headers with JSON bodies).
 pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Fault> {
     let declared = req
         .headers()
         .get("content-length")?
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::too_large(limit).into());
+    match declared {
+        Some(n) if n > limit => Err(ApiError::too_large(limit).into()),
+        // The declared length bounds what the runtime delivers: one `arrayBuffer()`.
+        Some(_) => Ok(req.bytes().await?),
+        None => match raw::read_stream(req.inner().body(), limit).await {
+            Ok(raw::Bounded::Whole(body)) => Ok(body),
+            Ok(raw::Bounded::TooLarge) => Err(ApiError::too_large(limit).into()),
+            Err(e) => Err(Fault::Data(format!(
+                "reading the request body failed: {}",
+                raw::describe(&e)
+            ))),
+        },
     }
-    let body = req.bytes().await?;
-    if body.len() > limit {
-        return Err(ApiError::too_large(limit).into());
-    }
-    Ok(body)
 }
 
 /// Reads and parses a JSON body of at most `limit` bytes.

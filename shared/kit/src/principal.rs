@@ -1,7 +1,21 @@
 //! Who is calling: bearer token → platform admin (bootstrap token) or API key → keyed hash → this isolate's
-//! cache (see [`crate::memo`]) → KV cache (short TTL) → D1 on a miss → [`Principal`]. Revocation deletes the
-//! cache entries everywhere it can reach (see [`forget`]), so a revoked key is refused on the very next
-//! request locally; at the edge, other isolates and KV propagation bound it (≤ 10 s in-isolate + ~60 s KV).
+//! cache (see [`crate::memo`]) → KV cache (short TTL) → D1 on a miss → [`Principal`].
+//!
+//! Revocation (and rotate, role change, delete) commits in D1, then [`forget`] deletes the KV entry and
+//! the in-isolate entries of the config and text-gen workers. Two races with a cache fill in flight are
+//! closed here, without a version column:
+//! - **KV**: a filler that read D1 before the change could write its stale entry after the revoke's delete
+//!   (and it would live [`CACHE_TTL_SECS`]). So a filler re-reads D1 after its KV write and deletes the
+//!   entry if the answer changed: whichever of the two writes lands last, the final state is "no entry"
+//!   (a delete after the put) or the put was of the new answer.
+//! - **memo and the short window before that re-read**: each KV entry carries the time its D1 read started;
+//!   an isolate that was told about the change (see [`crate::memo::Memo::forgotten_since`]) ignores
+//!   entries read before it (minus [`CLOCK_SKEW_MS`]) and does not cache a load that started before it.
+//!
+//! Bounds: where the notice reached (locally: every isolate), a revoked key is refused from the first
+//! request after the revoke answered. Elsewhere at the edge: at most [`crate::memo::TTL_MS`] (10 s) in an
+//! isolate that was not told, after KV stops serving the entry (KV is eventually consistent: ~60 s), so
+//! ≤ ~70 s.
 
 use crate::bindings;
 use crate::fault::Fault;
@@ -14,7 +28,7 @@ use std::rc::Rc;
 use tenancy::principal::{Actor, Principal};
 use worker::{Env, KvStore, Request};
 
-/// Cached principals live this long (KV's minimum TTL); revocation deletes them sooner.
+/// Cached principals live this long in KV (its minimum TTL); revocation deletes them sooner.
 pub const CACHE_TTL_SECS: u64 = 60;
 
 fn cache_key(key_hash: &str) -> String {
@@ -72,39 +86,79 @@ thread_local! {
     static PRINCIPALS: Memo<Principal> = Memo::default();
 }
 
+/// How far another isolate's clock may be ahead of ours when judging a KV entry's read time.
+pub const CLOCK_SKEW_MS: f64 = 1_000.0;
+
+/// A KV entry: the principal and when the D1 read behind it started (wall clock, ms). Entries in any
+/// other shape (an older format) are ignored, as misses.
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    read_at_ms: f64,
+    principal: Principal,
+}
+
+/// A principal (or none) and when the read behind it started.
+struct Found {
+    principal: Option<Principal>,
+    read_at_ms: f64,
+}
+
 async fn lookup(env: &Env, key_hash: &str) -> Result<Option<Principal>, Fault> {
     if let Some(hit) = PRINCIPALS.with(|m| m.get(key_hash)) {
         return Ok(Some((*hit).clone()));
     }
-    let found = lookup_shared(env, key_hash).await?;
-    if let Some(principal) = found.as_ref().filter(|p| p.revoked_at.is_none()) {
-        PRINCIPALS.with(|m| m.put(key_hash, Rc::new(principal.clone())));
+    let started = crate::clock::tick_ms();
+    let found = lookup_shared(env, key_hash, started).await?;
+    if let Some(principal) = found.principal.as_ref().filter(|p| p.revoked_at.is_none()) {
+        let read_at = found.read_at_ms.min(started);
+        PRINCIPALS.with(|m| m.put_fresh(key_hash, Rc::new(principal.clone()), read_at));
     }
-    Ok(found)
+    Ok(found.principal)
 }
 
 /// The KV cache shared by every isolate, then D1.
-async fn lookup_shared(env: &Env, key_hash: &str) -> Result<Option<Principal>, Fault> {
+async fn lookup_shared(env: &Env, key_hash: &str, started: f64) -> Result<Found, Fault> {
     let kv = cache(env)?;
     let cache_key = cache_key(key_hash);
-    if let Some(cached) = kv.get(&cache_key).text().await? {
-        if let Ok(principal) = serde_json::from_str::<Principal>(&cached) {
-            return Ok(Some(principal));
+    if let Some(text) = kv.get(&cache_key).text().await? {
+        if let Ok(cached) = serde_json::from_str::<Cached>(&text) {
+            // An entry filled from a read before a change we were told about may be the old answer.
+            let read_at = cached.read_at_ms - CLOCK_SKEW_MS;
+            if !PRINCIPALS.with(|m| m.forgotten_since(key_hash, read_at)) {
+                return Ok(Found {
+                    principal: Some(cached.principal),
+                    read_at_ms: read_at,
+                });
+            }
         }
     }
     let db = Db::from_env(env)?;
     let found = store::keys::find_principal(&db, key_hash).await?;
-    if let Some(principal) = &found {
-        // Revoked keys are not cached: the D1 row answers, and revocation must not race a cache fill.
-        if principal.revoked_at.is_none() {
-            let text = serde_json::to_string(principal)?;
-            kv.put(&cache_key, text)?
-                .expiration_ttl(CACHE_TTL_SECS)
-                .execute()
-                .await?;
-        }
+    // Revoked keys are not cached: the D1 row answers.
+    let Some(principal) = found.as_ref().filter(|p| p.revoked_at.is_none()) else {
+        return Ok(Found {
+            principal: found,
+            read_at_ms: started,
+        });
+    };
+    let text = serde_json::to_string(&Cached {
+        read_at_ms: started,
+        principal: principal.clone(),
+    })?;
+    kv.put(&cache_key, text)?
+        .expiration_ttl(CACHE_TTL_SECS)
+        .execute()
+        .await?;
+    // The re-check (see the module note): a change that committed after our read has its KV delete
+    // possibly overtaken by our put; delete again, and answer with what D1 says now.
+    let now = store::keys::find_principal(&db, key_hash).await?;
+    if now.as_ref() != Some(principal) {
+        kv.delete(&cache_key).await?;
     }
-    Ok(found)
+    Ok(Found {
+        principal: now,
+        read_at_ms: started,
+    })
 }
 
 /// Drops cached principals, after a revoke, rotate, role change or delete: in KV, in this isolate, and in

@@ -7,10 +7,13 @@
 //! headers and body in the init (no intermediate `Request`), `arrayBuffer()` for whole bodies, and
 //! `AbortSignal.timeout` for a deadline that covers the headers and the body (the host aborts both).
 
-use worker::js_sys::{Promise, Uint8Array};
+use worker::js_sys::{Promise, Reflect, Uint8Array};
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::worker_sys::web_sys::{AbortSignal, Headers, Request, RequestInit, Response};
+use worker::worker_sys::web_sys::{
+    AbortSignal, Headers, ReadableStream, ReadableStreamDefaultReader, Request, RequestInit,
+    Response,
+};
 use worker::Env;
 
 #[wasm_bindgen]
@@ -112,4 +115,52 @@ pub fn describe(error: &JsValue) -> String {
         .map(|e| String::from(e.message()))
         .or_else(|| error.as_string())
         .unwrap_or_else(|| "unknown error".into())
+}
+
+/// A body read with a byte limit (see [`read_stream`]).
+pub enum Bounded {
+    /// The whole body, at most the limit.
+    Whole(Vec<u8>),
+    /// More than the limit arrived; reading stopped there and the stream was cancelled.
+    TooLarge,
+}
+
+/// Reads `stream` chunk by chunk and stops as soon as more than `limit` bytes arrived, so a body that
+/// declares no length (chunked, or decompressed by the runtime) is never buffered past the limit.
+pub async fn read_stream(stream: Option<ReadableStream>, limit: usize) -> Result<Bounded, JsValue> {
+    let Some(stream) = stream else {
+        return Ok(Bounded::Whole(Vec::new()));
+    };
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut body = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await?;
+        if Reflect::get(&chunk, &JsValue::from_str("done"))?.is_truthy() {
+            return Ok(Bounded::Whole(body));
+        }
+        let value = Reflect::get(&chunk, &JsValue::from_str("value"))?;
+        let bytes: Uint8Array = value.unchecked_into();
+        if body.len() + bytes.length() as usize > limit {
+            // Best effort: the caller answers at once; an error while cancelling changes nothing.
+            let _cancelled = reader.cancel();
+            return Ok(Bounded::TooLarge);
+        }
+        let start = body.len();
+        body.resize(start + bytes.length() as usize, 0);
+        if let Some(target) = body.get_mut(start..) {
+            bytes.copy_to(target);
+        }
+    }
+}
+
+/// A response body of at most `limit` bytes. A `content-length` within the limit on an unencoded body
+/// bounds what `arrayBuffer()` can return (the fast path); otherwise the body is counted as it streams in.
+pub async fn bytes_limited(response: &Response, limit: usize) -> Result<Bounded, JsValue> {
+    let encoded = header(response, "content-encoding").is_some_and(|e| e != "identity");
+    let declared = header(response, "content-length").and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(n) if n > limit => Ok(Bounded::TooLarge),
+        Some(_) if !encoded => Ok(Bounded::Whole(bytes(response).await?)),
+        _ => read_stream(response.body(), limit).await,
+    }
 }

@@ -53,7 +53,7 @@ pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<Answer, Upstream
     let fetcher = Fetch::Request(request);
     let fetch = pin!(fetcher.send_with_signal(&signal));
     let timer = pin!(Delay::from(Duration::from_millis(timeout_ms)));
-    let mut response = match select(fetch, timer).await {
+    let response = match select(fetch, timer).await {
         Either::Left((Ok(response), _)) => response,
         Either::Left((Err(e), _)) => {
             return Err(UpstreamError::Network {
@@ -70,8 +70,33 @@ pub async fn send(req: &HttpRequest, timeout_ms: u64) -> Result<Answer, Upstream
         return Ok(Answer { response });
     }
     let retry_after = retry_after_header(response.headers());
-    let body = response.bytes().await.unwrap_or_default();
+    let body = match response.body() {
+        worker::ResponseBody::Stream(stream) => {
+            error_body(raw::read_stream(Some(stream.clone()), ERROR_BODY_LIMIT).await)
+        }
+        worker::ResponseBody::Body(bytes) => bytes.clone(),
+        worker::ResponseBody::Empty => Vec::new(),
+    };
     Err(classify(status, retry_after.as_deref(), &body))
+}
+
+/// The most of a whole (non-streamed) upstream answer that is read: far above any chat completion, far
+/// below what would exhaust an isolate's 128 MB. A larger body is refused as malformed (502).
+pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// The most of an error body that is read to classify it; a longer one is classified by its status alone.
+pub const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+fn error_body(read: Result<raw::Bounded, worker::wasm_bindgen::JsValue>) -> Vec<u8> {
+    match read {
+        Ok(raw::Bounded::Whole(body)) => body,
+        Ok(raw::Bounded::TooLarge) | Err(_) => Vec::new(),
+    }
+}
+
+fn too_large() -> UpstreamError {
+    UpstreamError::Malformed {
+        detail: format!("the response body exceeds {BODY_LIMIT} bytes"),
+    }
 }
 
 /// Retry-After in seconds, preferring the millisecond variant some providers send.
@@ -88,7 +113,8 @@ fn retry_after_from(get: impl Fn(&str) -> Option<String>) -> Option<String> {
 
 /// A non-streaming call: the deadline covers the headers and the whole body, as one
 /// `AbortSignal.timeout` on the fetch (the host aborts the body read too; no timer of ours to clear). The
-/// body is read with `arrayBuffer()`. A non-2xx status is read and classified here.
+/// body is read with `arrayBuffer()` when its length is declared, else counted chunk by chunk; past
+/// [`BODY_LIMIT`] it is refused. A non-2xx status is read (at most [`ERROR_BODY_LIMIT`]) and classified here.
 pub async fn fetch_whole(req: &HttpRequest, timeout_ms: u64) -> Result<Vec<u8>, UpstreamError> {
     let outbound = raw::Outbound {
         method: req.method,
@@ -109,11 +135,12 @@ pub async fn fetch_whole(req: &HttpRequest, timeout_ms: u64) -> Result<Vec<u8>, 
     let status = response.status();
     if !(200..300).contains(&status) {
         let retry_after = retry_after_from(|name| raw::header(&response, name));
-        let body = raw::bytes(&response).await.unwrap_or_default();
+        let body = error_body(raw::bytes_limited(&response, ERROR_BODY_LIMIT).await);
         return Err(classify(status, retry_after.as_deref(), &body));
     }
-    match raw::bytes(&response).await {
-        Ok(body) => Ok(body),
+    match raw::bytes_limited(&response, BODY_LIMIT).await {
+        Ok(raw::Bounded::Whole(body)) => Ok(body),
+        Ok(raw::Bounded::TooLarge) => Err(too_large()),
         Err(_) if signal.aborted() => Err(UpstreamError::Timeout),
         Err(_) => Err(UpstreamError::Truncated),
     }

@@ -184,6 +184,10 @@ impl<'a> Api<'a> {
             body,
             text,
         };
+        if let (Some(theirs), Some(ours)) = (resp.header("x-client-request-id"), resp.request_id())
+        {
+            self.ctx.note_request_ids(theirs, ours);
+        }
         if resp.request_id().is_none_or(str::is_empty) {
             self.ctx.note_missing_request_id(format!(
                 "{} {} -> {}",

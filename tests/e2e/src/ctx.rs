@@ -1,6 +1,7 @@
 //! What every test case gets: the base URL, clients for each identity, the local D1, and the
 //! registry of secrets the suite created (checked against the stack log at the end).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -19,6 +20,9 @@ pub struct Ctx {
     secrets: Mutex<Vec<String>>,
     /// Responses that came without an `x-request-id`.
     missing_request_ids: Mutex<Vec<String>>,
+    /// Our request ids (`x-request-id` of responses) by the caller's own id they echoed
+    /// (`x-client-request-id`): audit and usage rows carry ours.
+    ours_by_client_id: Mutex<HashMap<String, Vec<String>>>,
 }
 
 /// A poisoned lock only means another case panicked; the data is still usable.
@@ -50,6 +54,7 @@ impl Ctx {
             persist_dir,
             secrets: Mutex::new(Vec::new()),
             missing_request_ids: Mutex::new(Vec::new()),
+            ours_by_client_id: Mutex::new(HashMap::new()),
         }
     }
 
@@ -92,6 +97,22 @@ impl Ctx {
 
     pub fn missing_request_ids(&self) -> Vec<String> {
         lock(&self.missing_request_ids).clone()
+    }
+
+    /// Records that the response to a request sent with `x-request-id: client` had ours.
+    pub fn note_request_ids(&self, client: &str, ours: &str) {
+        lock(&self.ours_by_client_id)
+            .entry(client.to_string())
+            .or_default()
+            .push(ours.to_string());
+    }
+
+    /// Our request ids of the responses to requests sent with `x-request-id: client`.
+    pub fn ours_for(&self, client: &str) -> Vec<String> {
+        lock(&self.ours_by_client_id)
+            .get(client)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Rows of `query` run against the stack's local D1 (`scripts/stack sql`).

@@ -237,12 +237,33 @@ pub fn request_id(label: &str) -> String {
     unique(label)
 }
 
-/// Number of audit rows (any org) written by the request with `request_id`, read from D1.
+/// Our request ids (what audit rows carry) of the requests sent with `x-request-id: client_id`; an
+/// error when no response echoed it (a check on "no rows" must not pass for want of an id).
+fn ours_for(ctx: &Ctx, client_id: &str) -> Result<Vec<String>, String> {
+    let ours = ctx.ours_for(client_id);
+    if ours.is_empty() {
+        return Err(format!(
+            "no response echoed x-client-request-id {client_id:?}, so its audit rows cannot be found"
+        ));
+    }
+    Ok(ours)
+}
+
+fn sql_list(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| format!("'{}'", id.replace('\'', "")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Number of audit rows (any org) written by the request(s) sent with `x-request-id: request_id`,
+/// read from D1 (by our request ids, which the responses carried).
 pub async fn audit_rows_for(ctx: &Ctx, request_id: &str) -> Result<usize, String> {
+    let ours = ours_for(ctx, request_id)?;
     let rows = ctx
         .sql(&format!(
-            "SELECT count(*) AS n FROM audit_log WHERE request_id = '{}'",
-            request_id.replace('\'', "")
+            "SELECT count(*) AS n FROM audit_log WHERE request_id IN ({})",
+            sql_list(&ours)
         ))
         .await?;
     rows.first()
@@ -262,19 +283,19 @@ pub async fn expect_no_audit(ctx: &Ctx, request_id: &str) -> Result<(), String> 
     }
 }
 
-/// None of the requests with these ids wrote an audit row (one D1 read).
+/// None of the requests sent with these ids wrote an audit row (one D1 read).
 pub async fn expect_no_audit_any(ctx: &Ctx, request_ids: &[String]) -> Result<(), String> {
     if request_ids.is_empty() {
         return Ok(());
     }
-    let list: Vec<String> = request_ids
-        .iter()
-        .map(|id| format!("'{}'", id.replace('\'', "")))
-        .collect();
+    let mut ours = Vec::new();
+    for id in request_ids {
+        ours.extend(ours_for(ctx, id)?);
+    }
     let rows = ctx
         .sql(&format!(
             "SELECT request_id, action FROM audit_log WHERE request_id IN ({})",
-            list.join(",")
+            sql_list(&ours)
         ))
         .await?;
     if rows.is_empty() {

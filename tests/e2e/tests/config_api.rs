@@ -39,6 +39,8 @@ mod pagination;
 mod projects;
 #[path = "config_api/provider_keys.rs"]
 mod provider_keys;
+#[path = "config_api/revocation.rs"]
+mod revocation;
 #[path = "config_api/users.rs"]
 mod users;
 
@@ -60,6 +62,7 @@ fn all_cases() -> Vec<Case> {
         isolation_roles::cases(),
         isolation_readonly::cases(),
         bad_input::cases(),
+        revocation::cases(),
     ]
     .concat()
 }

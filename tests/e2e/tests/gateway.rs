@@ -26,6 +26,8 @@ mod fallbacks;
 mod faults;
 #[path = "gateway/generate.rs"]
 mod generate;
+#[path = "gateway/hardening_usage.rs"]
+mod hardening_usage;
 #[path = "gateway/models.rs"]
 mod models;
 #[path = "gateway/openai.rs"]
@@ -62,6 +64,7 @@ fn all_cases() -> Vec<Case> {
         fallbacks::cases(),
         cache::cases(),
         bad_input::cases(),
+        hardening_usage::cases(),
     ]
     .concat()
 }

@@ -28,6 +28,8 @@ pub struct Directive {
     /// Reply length in words (not a fault: it applies on every attempt).
     pub tokens: Option<u64>,
     pub content_policy: bool,
+    /// A 200 whose non-streamed body is padded past 16 MiB and sent chunked (no content-length).
+    pub oversize: bool,
 }
 
 impl Directive {
@@ -87,6 +89,7 @@ impl Directive {
             "cut_after" => self.cut_after = number.or(self.cut_after),
             "tokens" => self.tokens = number.map(|n| n.min(MAX_TOKENS)).or(self.tokens),
             "content_policy" => self.content_policy = flag,
+            "oversize" => self.oversize = flag,
             _ => {}
         }
     }
@@ -104,13 +107,13 @@ mod tests {
         assert_eq!(d.times, Some(2));
         assert_eq!(d.key.as_deref(), Some("k1"));
         let d = Directive::scan([
-            "[[sim:delay_ms=5 chunk_delay_ms=7,malformed=1,cut_after=2,tokens=9,content_policy=true]]",
+            "[[sim:delay_ms=5 chunk_delay_ms=7,malformed=1,cut_after=2,tokens=9,content_policy=true,oversize=1]]",
         ]);
         assert_eq!(
             (d.delay_ms, d.chunk_delay_ms, d.cut_after, d.tokens),
             (Some(5), Some(7), Some(2), Some(9))
         );
-        assert!(d.malformed && d.content_policy);
+        assert!(d.malformed && d.content_policy && d.oversize);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Building responses: JSON, event streams, PNGs, and the two broken-body faults for
-//! non-streamed answers (`malformed=1`, `cut_after=N`).
+//! Building responses: JSON, event streams, PNGs, and the broken-body faults for non-streamed answers
+//! (`malformed=1`, `cut_after=N`, `oversize=1`).
 
 use std::time::Duration;
 
@@ -43,7 +43,24 @@ pub fn deliver(body: Vec<u8>, faults: &Directive) -> Response<SimBody> {
     if faults.malformed {
         return bytes(StatusCode::OK, JSON, SimBody::full(half));
     }
+    if faults.oversize {
+        return bytes(StatusCode::OK, JSON, oversize(whole));
+    }
     bytes(StatusCode::OK, JSON, SimBody::full(whole))
+}
+
+/// How far past 16 MiB `oversize=1` pads a body.
+const OVERSIZE_BYTES: usize = 17 * 1024 * 1024;
+
+/// Valid JSON (leading whitespace, then the body) longer than [`OVERSIZE_BYTES`], as 1 MiB chunks with no
+/// content-length, so the receiver can only find out by counting.
+fn oversize(whole: Bytes) -> SimBody {
+    let pad = Bytes::from(vec![b' '; 1024 * 1024]);
+    let mut frames: Vec<Bytes> = (0..OVERSIZE_BYTES / pad.len())
+        .map(|_| pad.clone())
+        .collect();
+    frames.push(whole);
+    SimBody::frames(frames, None)
 }
 
 /// A streamed answer: `frames` are complete SSE events.

@@ -1,7 +1,9 @@
 //! The front door: routes the API to the worker that owns it and every other path to the interfaces (the
 //! `de-ui` assets worker), through service bindings, so the UIs and the API share one origin. API requests
 //! are passed on untouched, as the runtime's own `Request` (no conversion to workers-rs types on that path):
-//! the worker that answers assigns (or adopts the caller's) `x-request-id`.
+//! the worker that answers assigns `x-request-id` itself (never the caller's: a tenant's own
+//! `x-request-id` reaches it unchanged and is kept apart as the client request id, see `kit::call`), so
+//! no id is forwarded from here and an inner worker has no header it must trust.
 //!
 //! The fetch handler is our own export rather than workers-rs' `#[event(fetch)]`: for an API path it
 //! returns the service binding's own promise, so the runtime chains the answer with no Rust future, no

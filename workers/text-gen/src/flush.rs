@@ -54,19 +54,50 @@ pub fn queue(
     })
 }
 
+/// Usage first: it is what the tenant is billed and shown, and it must land inside the request's
+/// `wait_until` (30 s) even when the limiter is slow. The settlements come after; one that is lost only
+/// leaves its reservation counted until the window passes it (≤ 60 s), which errs on the safe side.
 async fn flush(env: &Env, batch: Pending) {
+    record(env, &batch.usage).await;
     for (instance_id, calls) in batch.settles {
         let count = calls.len();
         if let Err(e) = kit::limiter::settle(env, &instance_id, calls).await {
             worker::console_error!("settling {} rate-limit reservation(s) failed: {}", count, e);
         }
     }
-    let written = match Db::from_env(env) {
-        Ok(db) => gateway::record_usage(&db, &batch.usage).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = written {
-        let ids: Vec<&str> = batch.usage.iter().map(|u| u.request_id.as_str()).collect();
-        worker::console_error!("recording usage failed for request_ids={:?}: {}", ids, e);
+}
+
+/// Tries to write a batch of usage rows.
+const WRITE_TRIES: u32 = 3;
+/// The pause before the second try; doubled before each further one (100 ms, 200 ms).
+const FIRST_BACKOFF_MS: u64 = 100;
+
+/// Writes the rows, retrying a failed batch (the batch is all or none, and a retry of one that was in
+/// fact written skips its rows: see [`gateway::record_usage`]). After the last try the request ids are
+/// logged, so the loss can be found and replayed.
+async fn record(env: &Env, usage: &[UsageEvent]) {
+    if usage.is_empty() {
+        return;
+    }
+    let mut backoff = FIRST_BACKOFF_MS;
+    for attempt in 1..=WRITE_TRIES {
+        let written = match Db::from_env(env) {
+            Ok(db) => gateway::record_usage(&db, usage).await,
+            Err(e) => Err(e),
+        };
+        let Err(e) = written else { return };
+        if attempt == WRITE_TRIES {
+            let ids: Vec<&str> = usage.iter().map(|u| u.request_id.as_str()).collect();
+            worker::console_error!(
+                "recording usage failed {} times, rows lost for request_ids={:?}: {}",
+                WRITE_TRIES,
+                ids,
+                e
+            );
+            return;
+        }
+        worker::console_warn!("recording usage failed (try {}), retrying: {}", attempt, e);
+        Delay::from(Duration::from_millis(backoff)).await;
+        backoff *= 2;
     }
 }

@@ -44,6 +44,8 @@ pub struct Job {
     pub snapshot: Rc<Snapshot>,
     pub settings: Rc<Settings>,
     pub request_id: String,
+    /// The caller's own `x-request-id`, recorded in its usage row.
+    pub client_request_id: Option<String>,
     pub started_ms: f64,
     pub timeout_ms: u64,
 }
@@ -75,6 +77,7 @@ pub async fn run(
         snapshot,
         settings,
         request_id: call.request_id.clone(),
+        client_request_id: call.client_request_id.clone(),
         started_ms: call.started_ms,
         timeout_ms,
     };

@@ -235,8 +235,11 @@ pub fn usage_event(job: &Job, outcome: &Outcome) -> UsageEvent {
         .and_then(|r| r.config.as_ref())
         .map(|c| c.cost_usd(outcome.usage.prompt_tokens, outcome.usage.completion_tokens))
         .unwrap_or(0.0);
+    let created_at = clock::now_ms();
     UsageEvent {
+        id: kit::store::gateway::new_usage_id(created_at),
         request_id: job.request_id.clone(),
+        client_request_id: job.client_request_id.clone(),
         org_id: job.principal.org_id.clone(),
         instance_id: job.principal.instance_id.clone(),
         project_id: job.principal.project_id.clone(),
@@ -256,7 +259,7 @@ pub fn usage_event(job: &Job, outcome: &Outcome) -> UsageEvent {
         latency_ms,
         upstream_ms: outcome.finish.upstream_ms,
         overhead_ms: (latency_ms - outcome.finish.upstream_ms).max(0.0),
-        created_at: clock::now_ms(),
+        created_at,
     }
 }
 

@@ -58,8 +58,10 @@ pub async fn snapshot(env: &worker::Env, instance_id: &str) -> Result<Rc<Snapsho
     if let Some(hit) = SNAPSHOTS.with(|m| m.get(instance_id)) {
         return Ok(hit);
     }
+    // A load that raced a config change's notice is used once but not cached (see `crate::memo`).
+    let started = crate::clock::tick_ms();
     let snapshot = Rc::new(load(&Db::from_env(env)?, instance_id).await?);
-    SNAPSHOTS.with(|m| m.put(instance_id, snapshot.clone()));
+    SNAPSHOTS.with(|m| m.put_fresh(instance_id, snapshot.clone(), started));
     Ok(snapshot)
 }
 
@@ -163,7 +165,12 @@ impl Snapshot {
 /// ([`USAGE_COLUMNS`]): rows travel to D1 as one JSON array (see [`record_usage`]).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct UsageEvent {
+    /// The row's own id, from [`new_usage_id`]: never anything a caller chose.
+    pub id: String,
+    /// Ours ([`crate::Call::request_id`]), the `x-request-id` the caller got back.
     pub request_id: String,
+    /// What the caller sent as `x-request-id`, if anything ([`crate::Call::client_request_id`]).
+    pub client_request_id: Option<String>,
     pub org_id: String,
     pub instance_id: String,
     pub project_id: Option<String>,
@@ -187,8 +194,10 @@ pub struct UsageEvent {
 }
 
 /// The `usage_events` columns, in [`UsageEvent`]'s field order.
-pub const USAGE_COLUMNS: [&str; 21] = [
+pub const USAGE_COLUMNS: [&str; 23] = [
+    "id",
     "request_id",
+    "client_request_id",
     "org_id",
     "instance_id",
     "project_id",
@@ -211,10 +220,26 @@ pub const USAGE_COLUMNS: [&str; 21] = [
     "created_at",
 ];
 
+/// A new usage row id: `use_` + the time-ordered 26-char body of `tenancy::ids` (ULID layout).
+pub fn new_usage_id(now_ms: i64) -> String {
+    // tenancy has no usage id kind; the body is the same whatever the prefix.
+    let id = tenancy::ids::new_id(
+        tenancy::ids::IdKind::Audit,
+        now_ms.max(0) as u64,
+        &crate::random::bytes::<10>(),
+    );
+    let body = id
+        .strip_prefix(tenancy::ids::IdKind::Audit.prefix())
+        .unwrap_or(&id);
+    format!("use_{body}")
+}
+
 /// Rows per INSERT: their JSON stays far below D1's limits on a bound value (2 MB).
 const USAGE_ROWS_PER_STATEMENT: usize = 200;
 
-/// Writes usage rows in one D1 batch (all or none). Each statement carries up to
+/// Writes usage rows in one D1 batch (all or none). Plain inserts: a row is never replaced. A row whose
+/// `id` already exists is skipped (`ON CONFLICT (id) DO NOTHING`): ids are ours and unique, so that only
+/// happens when a retried batch had in fact been written, which makes [`record_usage`] safe to retry. Each statement carries up to
 /// [`USAGE_ROWS_PER_STATEMENT`] rows as ONE bound JSON array that SQLite unpacks (`json_each`): one prepared
 /// statement and one value to bind instead of 21 per row, which is most of what a write costs here.
 /// JSON `true`/`false` become 1/0, `null` NULL, numbers keep their integer or real type.
@@ -237,7 +262,8 @@ fn usage_insert_sql() -> String {
         .map(|c| format!("json_extract(value, '$.{c}')"))
         .collect();
     format!(
-        "INSERT OR REPLACE INTO usage_events ({}) SELECT {} FROM json_each(?1)",
+        // `WHERE true`: SQLite's parser needs it between a SELECT and an upsert clause.
+        "INSERT INTO usage_events ({}) SELECT {} FROM json_each(?1) WHERE true ON CONFLICT (id) DO NOTHING",
         USAGE_COLUMNS.join(", "),
         values.join(", ")
     )
