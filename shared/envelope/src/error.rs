@@ -380,8 +380,7 @@ mod tests {
         let v: Value =
             serde_json::from_str(&ApiError::missing_field("model").to_json("r")).unwrap();
         assert_eq!(v["error"]["param"], "model");
-        let v: Value =
-            serde_json::from_str(&ApiError::not_found("key").to_json("r")).unwrap();
+        let v: Value = serde_json::from_str(&ApiError::not_found("key").to_json("r")).unwrap();
         assert!(v["error"].as_object().unwrap().contains_key("param"));
         assert_eq!(v["error"]["param"], Value::Null);
     }

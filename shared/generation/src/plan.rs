@@ -162,6 +162,7 @@ fn usable(catalog: &Catalog, principal: &Principal, model: &str) -> Result<Route
             "model_not_allowed",
             format!("model: this API key may not use '{}'", clip(model)),
         )
+        .with_param("model")
     };
     let Some(route) = catalog.route(model) else {
         // A key that may not use the name learns nothing about whether it exists.
@@ -175,7 +176,8 @@ fn usable(catalog: &Catalog, principal: &Principal, model: &str) -> Result<Route
                 "model: '{}' is not configured for this instance (a provider/model name must match a model config)",
                 clip(model)
             ),
-        ));
+        )
+        .with_param("model"));
     };
     if !principal.may_use_model(model) && !principal.may_use_model(&route.config.id) {
         return Err(not_allowed());
@@ -184,7 +186,8 @@ fn usable(catalog: &Catalog, principal: &Principal, model: &str) -> Result<Route
         return Err(ApiError::forbidden(
             "model_disabled",
             format!("model: '{}' is disabled", clip(model)),
-        ));
+        )
+        .with_param("model"));
     }
     if !route.config.capabilities.contains(&Capability::Chat) {
         return Err(ApiError::invalid_field(

@@ -151,9 +151,10 @@ fn whole(
     ctx: &Context,
     job: &Job,
     admission: Option<Admission>,
-    response: ChatResponse,
+    mut response: ChatResponse,
     finish: Finish,
 ) -> Reply {
+    generation::render::own(&mut response, &job.request_id);
     // Only the model's own answer is cached under its key (a fallback's answer is another model's).
     if let (Some(key), 0) = (&job.plan.cache_key, finish.leg) {
         ctx.wait_until(cache::remember(env, key.clone(), &response));

@@ -15,6 +15,14 @@ pub struct Job {
 }
 
 impl Job {
+    /// The model name the caller used (echoed in responses and usage rows, whichever route answered).
+    pub fn model(&self) -> &str {
+        self.plan
+            .legs
+            .first()
+            .map_or("", |l| l.route.model.as_str())
+    }
+
     /// The route taken (the model's when none was taken).
     pub fn leg(&self, index: usize) -> Option<&Leg> {
         self.plan.legs.get(index).or(self.plan.legs.first())

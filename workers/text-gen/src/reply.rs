@@ -31,11 +31,10 @@ pub fn success(
     finish: Finish,
 ) -> Reply {
     let leg = job.leg(finish.leg);
-    let model = leg.map_or("", |l| l.route.model.as_str());
     let body = generation::render::render(
         job.plan.format,
         response,
-        model,
+        job.model(),
         &job.request_id,
         clock::now_ms() / 1000,
     );
@@ -131,11 +130,10 @@ pub fn from_cache(env: &Env, ctx: &Context, job: &Job, hit: &ChatResponse) -> Re
         cached: true,
         ..Finish::default()
     };
-    let model = job.leg(0).map_or("", |l| l.route.model.as_str());
     let body = generation::render::render(
         job.plan.format,
         hit,
-        model,
+        job.model(),
         &job.request_id,
         clock::now_ms() / 1000,
     );
@@ -246,7 +244,7 @@ pub fn usage_event(job: &Job, outcome: &Outcome) -> UsageEvent {
         project_id: job.principal.project_id.clone(),
         key_id: job.principal.key_id.clone(),
         endpoint: job.plan.format.endpoint(),
-        model: leg.map_or_else(String::new, |l| l.route.model.clone()),
+        model: job.model().to_string(),
         provider: leg.map(|l| l.route.provider_key.clone()),
         upstream_model: config.map(|c| c.upstream_model.clone()),
         status: outcome.status,

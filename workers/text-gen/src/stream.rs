@@ -160,7 +160,7 @@ pub fn respond(
         return Err(kit::Fault::Data("a stream without a route".into()));
     };
     let meter = Meter::new(leg);
-    let encoder = Encoder::new(&job, &leg.route.model);
+    let encoder = Encoder::new(&job, job.model());
     let upstream = match answer.response.stream() {
         Ok(upstream) => upstream,
         Err(e) => return Err(reply::fault(env, ctx, &job, admission, e.into(), finish)),
