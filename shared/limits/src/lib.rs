@@ -7,15 +7,6 @@
 //! requests/min exactly `k` calls in a minute are admitted. Tokens are reserved up front and
 //! corrected once by [`Limiter::settle`]. Memory is bounded: at most 60 buckets per scope,
 //! idle scopes dropped by [`Limiter::prune`], at most [`MAX_OUTSTANDING`] unsettled reservations.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 
 mod admission;
 mod check;
