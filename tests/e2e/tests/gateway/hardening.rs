@@ -110,8 +110,9 @@ async fn cut_stream(ctx: &Ctx, secret: &str, body: &Value) -> Result<u16, String
 }
 
 /// A stream the client cuts used to settle as zero tokens at $0, so its tokens/min never counted. Now its
-/// row counts what was sent (never zero) and its reservation stands: after four cut streams of 2,000
-/// reserved tokens under 10,000 tokens/min, a fifth request is refused.
+/// row counts what was sent (never zero) and its reservation stands: of 50 parallel streams reserving
+/// 2,000 tokens each under 10,000 tokens/min, exactly four pass, and once the clients have cut them all
+/// and their rows are written, the window still holds them: the next request is refused.
 async fn client_cut_streams_are_counted_and_keep_their_reservation(
     ctx: &Ctx,
 ) -> Result<(), String> {
@@ -130,18 +131,19 @@ async fn client_cut_streams_are_counted_and_keep_their_reservation(
                "messages": [user("a long answer [[sim: tokens=2000, chunk_delay_ms=50]]")]}),
         false,
     );
-    for i in 0..4 {
-        ensure_eq!(
-            cut_stream(ctx, &t.key.secret, &body).await?,
-            200,
-            "cut stream {i}"
-        );
-    }
-    let rows = await_usage(&t.api(ctx), &t.instance_id, "model", |rows| {
-        count(group(rows, GPT), "requests") >= 4
+    let statuses = join_all((0..50).map(|_| cut_stream(ctx, &t.key.secret, &body))).await;
+    let statuses = statuses.into_iter().collect::<Result<Vec<u16>, String>>()?;
+    let cut = statuses.iter().filter(|s| **s == 200).count() as u64;
+    let refused = statuses.iter().filter(|s| **s == 429).count() as u64;
+    ensure!(
+        cut == 4 && refused == 46,
+        "statuses of 50 parallel streams under 10,000 tokens/min: {statuses:?}"
+    );
+    let rows = await_usage(&t.api(ctx), &t.instance_id, "status", |rows| {
+        count(group(rows, "499"), "requests") >= cut
     })
     .await?;
-    let row = group(&rows, GPT);
+    let row = group(&rows, "499");
     ensure!(
         count(row, "completion_tokens") > 0,
         "cut streams counted no completion: {rows:?}"
@@ -154,7 +156,7 @@ async fn client_cut_streams_are_counted_and_keep_their_reservation(
         .and_then(|r| r.get("cost_usd").and_then(Value::as_f64))
         .unwrap_or(0.0);
     ensure!(cost > 0.0, "cut streams cost nothing: {rows:?}");
-    // The settlements followed the rows; the window still holds four reservations.
+    // The settlements follow the rows in the same flush; the window still holds the reservations.
     for _ in 0..3 {
         let probe = json!({"model": GPT, "max_tokens": 2000, "messages": [user("one more")]});
         let resp = post(&t.api(ctx), CHAT, &probe, &[]).await?;
