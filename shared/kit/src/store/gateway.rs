@@ -120,10 +120,8 @@ impl Snapshot {
                 model: model.to_string(),
                 provider: config.provider,
                 upstream_model: config.upstream_model.clone(),
-                base_url: config
-                    .base_url
-                    .clone()
-                    .or_else(|| key.and_then(|k| k.base_url.clone())),
+                // Only the provider key's: its secret must go nowhere else (a model's own base_url is ignored).
+                base_url: key.and_then(|k| k.base_url.clone()),
                 sealed_key: key.map(|k| k.sealed_key.clone()),
                 provider_key: key_name,
                 config: Some(config.clone()),
