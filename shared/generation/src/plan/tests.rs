@@ -19,6 +19,7 @@ fn principal() -> Principal {
         expires_at: None,
         revoked_at: None,
         allowed_models: None,
+        access_revoked: false,
     }
 }
 
