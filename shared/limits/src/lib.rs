@@ -16,5 +16,5 @@ mod window;
 
 pub use admission::{retry_after_secs, Admission, Grant, Quota, Release, Reservation};
 pub use check::{Check, Limit};
-pub use limiter::{Limiter, MAX_OUTSTANDING};
+pub use limiter::{Changes, EntryState, Header, Limiter, ScopeState, MAX_OUTSTANDING};
 pub use window::WINDOW_SECS;
