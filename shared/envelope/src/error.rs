@@ -74,6 +74,9 @@ pub struct ApiError {
     pub message: String,
     /// Rendered by the shell as a `Retry-After` header.
     pub retry_after_secs: Option<u64>,
+    /// The request field at fault, rendered as the envelope's `param` (OpenAI's schema requires the key;
+    /// `null` when no single field is at fault).
+    pub param: Option<String>,
 }
 
 impl ApiError {
@@ -87,7 +90,14 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             retry_after_secs: None,
+            param: None,
         }
+    }
+
+    /// Names the field at fault (the envelope's `param`).
+    pub fn with_param(mut self, field: &str) -> Self {
+        self.param = Some(field.to_string());
+        self
     }
 
     pub fn status(&self) -> u16 {
@@ -106,17 +116,17 @@ impl ApiError {
 
     /// 400 `invalid_field`, message `"<field>: <message>"`.
     pub fn invalid_field(field: &str, message: impl std::fmt::Display) -> Self {
-        Self::bad_request("invalid_field", format!("{field}: {message}"))
+        Self::bad_request("invalid_field", format!("{field}: {message}")).with_param(field)
     }
 
     /// 400 `missing_field`, message `"<field>: is required"`.
     pub fn missing_field(field: &str) -> Self {
-        Self::bad_request("missing_field", format!("{field}: is required"))
+        Self::bad_request("missing_field", format!("{field}: is required")).with_param(field)
     }
 
     /// 400 `unknown_field`, message `"<field>: unknown field"`.
     pub fn unknown_field(field: &str) -> Self {
-        Self::bad_request("unknown_field", format!("{field}: unknown field"))
+        Self::bad_request("unknown_field", format!("{field}: unknown field")).with_param(field)
     }
 
     /// 400 `invalid_id`: a malformed id in a path or query parameter.
@@ -136,6 +146,7 @@ impl ApiError {
             "invalid_value",
             format!("{field}: {message}"),
         )
+        .with_param(field)
     }
 
     pub fn unauthorized(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
@@ -224,19 +235,20 @@ impl ApiError {
         Self::new(ErrorKind::Unavailable, "service_unavailable", message)
     }
 
-    /// The envelope `{"error":{"type","code","message","request_id"}}`.
+    /// The envelope `{"error":{"type","code","message","param","request_id"}}`.
     pub fn to_json(&self, request_id: &str) -> String {
         let body = Envelope {
             error: Body {
                 kind: self.kind.error_type(),
                 code: &self.code,
                 message: &self.message,
+                param: self.param.as_deref(),
                 request_id,
             },
         };
         // Serializing a struct of strings cannot fail; the fallback only keeps this panic-free.
         serde_json::to_string(&body).unwrap_or_else(|_| {
-            r#"{"error":{"type":"api_error","code":"internal_error","message":"internal error"}}"#
+            r#"{"error":{"type":"api_error","code":"internal_error","message":"internal error","param":null}}"#
                 .to_owned()
         })
     }
@@ -253,6 +265,8 @@ struct Body<'a> {
     kind: &'static str,
     code: &'a str,
     message: &'a str,
+    /// Always present, `null` when no field is at fault.
+    param: Option<&'a str>,
     request_id: &'a str,
 }
 
@@ -350,9 +364,25 @@ mod tests {
                 "type": "authentication_error",
                 "code": "invalid_api_key",
                 "message": "the API key is not valid",
+                "param": null,
                 "request_id": "req_abc",
             }})
         );
+    }
+
+    /// OpenAI's published error schema requires `param` (null when none); SDKs read it.
+    #[test]
+    fn to_json_names_the_param_of_field_errors() {
+        let v: Value =
+            serde_json::from_str(&ApiError::invalid_field("max_tokens", "too big").to_json("r"))
+                .unwrap();
+        assert_eq!(v["error"]["param"], "max_tokens");
+        let v: Value =
+            serde_json::from_str(&ApiError::missing_field("model").to_json("r")).unwrap();
+        assert_eq!(v["error"]["param"], "model");
+        let v: Value = serde_json::from_str(&ApiError::not_found("key").to_json("r")).unwrap();
+        assert!(v["error"].as_object().unwrap().contains_key("param"));
+        assert_eq!(v["error"]["param"], Value::Null);
     }
 
     #[test]

@@ -4,15 +4,6 @@
 //! error is an [`ApiError`], rendered as `{"error":{"type","code","message","request_id"}}` by
 //! [`ApiError::to_json`] and nowhere else. Messages name the offending field and never carry an
 //! internal cause, a secret or a long echo of user input.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 
 mod error;
 mod parse;

@@ -3,15 +3,6 @@
 //! Contract: no I/O and no randomness of its own; the shell passes random bytes in. A key is
 //! `de_live_` / `de_test_` + 43 base62 chars (256 bits). Only [`hash`] (HMAC-SHA-256 under a
 //! server secret) and [`ApiKey::display_prefix`] are ever stored; the full key is shown once.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 
 mod api_key;
 mod auth;

@@ -25,3 +25,5 @@ pub const UPSTREAM_TIMEOUT_MS: &str = "UPSTREAM_TIMEOUT_MS";
 pub const UPSTREAM_BUDGET_MS: &str = "UPSTREAM_BUDGET_MS";
 /// Var: when non-empty, the deployment serves this instance only.
 pub const PINNED_INSTANCE_ID: &str = "PINNED_INSTANCE_ID";
+/// Var: `true` lets provider keys point at loopback hosts (the local simulator). Local wrangler configs only.
+pub const ALLOW_LOOPBACK_UPSTREAMS: &str = "ALLOW_LOOPBACK_UPSTREAMS";

@@ -71,13 +71,7 @@ impl Call {
     }
 
     fn error(&self, error: &ApiError) -> worker::Result<Response> {
-        let mut response = raw_json(error.status(), error.to_json(&self.request_id))?;
-        if let Some(secs) = error.retry_after_secs {
-            response
-                .headers_mut()
-                .set("retry-after", &secs.to_string())?;
-        }
-        Ok(response)
+        error_response(error, &self.request_id)
     }
 
     pub fn json<T: Serialize>(&self, status: u16, body: &T) -> Reply {
@@ -87,6 +81,17 @@ impl Call {
     pub fn no_content(&self) -> Reply {
         Ok(Response::empty()?.with_status(204))
     }
+}
+
+/// The one error envelope as a response: status, JSON body and `Retry-After` when the error has one.
+pub fn error_response(error: &ApiError, request_id: &str) -> worker::Result<Response> {
+    let mut response = raw_json(error.status(), error.to_json(request_id))?;
+    if let Some(secs) = error.retry_after_secs {
+        response
+            .headers_mut()
+            .set("retry-after", &secs.to_string())?;
+    }
+    Ok(response)
 }
 
 fn raw_json(status: u16, body: String) -> worker::Result<Response> {

@@ -56,11 +56,25 @@ fn secret(env: &Env, name: &'static str) -> Result<String, Fault> {
     }
 }
 
+/// A positive integer var; unset means `default`. A value that does not parse is a deploy mistake: it is
+/// logged (once per isolate, as settings are read once) and the default applies.
 fn number(env: &Env, name: &str, default: u64) -> u64 {
-    env.var(name)
-        .ok()
-        .and_then(|v| v.to_string().parse().ok())
-        .unwrap_or(default)
+    let Ok(value) = env.var(name) else {
+        return default;
+    };
+    let text = value.to_string();
+    match text.trim().parse::<u64>() {
+        Ok(n) if n > 0 => n,
+        _ => {
+            worker::console_error!(
+                "setting {} is not a positive integer ({:?}); using {}",
+                name,
+                text,
+                default
+            );
+            default
+        }
+    }
 }
 
 thread_local! {

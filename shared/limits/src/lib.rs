@@ -7,15 +7,6 @@
 //! requests/min exactly `k` calls in a minute are admitted. Tokens are reserved up front and
 //! corrected once by [`Limiter::settle`]. Memory is bounded: at most 60 buckets per scope,
 //! idle scopes dropped by [`Limiter::prune`], at most [`MAX_OUTSTANDING`] unsettled reservations.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 
 mod admission;
 mod check;
@@ -25,5 +16,5 @@ mod window;
 
 pub use admission::{retry_after_secs, Admission, Grant, Quota, Release, Reservation};
 pub use check::{Check, Limit};
-pub use limiter::{Limiter, MAX_OUTSTANDING};
+pub use limiter::{Changes, EntryState, Header, Limiter, ScopeState, MAX_OUTSTANDING};
 pub use window::WINDOW_SECS;

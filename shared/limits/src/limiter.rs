@@ -8,6 +8,9 @@ use crate::admission::{Admission, Grant, Release, Reservation};
 use crate::check::{evaluate, quota, Check, Verdict};
 use crate::window::{is_live, second_of, Window};
 
+use persistence::Dirty;
+pub use persistence::{Changes, EntryState, Header, ScopeState};
+
 /// Most unsettled reservations remembered. Beyond it the oldest is forgotten, and settling it
 /// becomes a no-op (its reservation stands as the usage), so memory stays bounded even when
 /// callers never settle.
@@ -18,7 +21,7 @@ pub const MAX_OUTSTANDING: usize = 16_384;
 /// release may still give back (a grant's requests until its one release). Settling a reservation consumes
 /// it whole, which makes settle idempotent; a grant's settles and release are bounded by what it holds.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-struct Outstanding {
+pub(crate) struct Outstanding {
     id: u64,
     at_ms: u64,
     tokens: u64,
@@ -46,6 +49,9 @@ pub struct Limiter {
     outstanding: VecDeque<Outstanding>,
     next_id: u64,
     clock_ms: u64,
+    /// What changed since the last [`Limiter::take_changes`] (not part of the state: see [`Dirty`]).
+    #[serde(skip)]
+    dirty: Dirty,
 }
 
 impl Limiter {
@@ -106,6 +112,7 @@ impl Limiter {
         for scope in &reservation.scopes {
             if let Some(window) = self.scopes.get_mut(scope) {
                 window.correct(sec, reservation.tokens, actual_tokens);
+                self.dirty.scope(scope);
             }
         }
         true
@@ -127,10 +134,12 @@ impl Limiter {
         let tokens = release.tokens.min(o.tokens);
         o.requests = 0;
         o.tokens -= tokens;
+        self.dirty.entry(release.id);
         let sec = second_of(release.at_ms);
         for scope in &release.scopes {
             if let Some(window) = self.scopes.get_mut(scope) {
                 window.refund(sec, requests, tokens);
+                self.dirty.scope(scope);
             }
         }
         self.drop_spent(release.id);
@@ -141,8 +150,11 @@ impl Limiter {
     pub fn prune(&mut self, now_ms: u64) {
         let now_ms = self.tick(now_ms);
         self.expire_outstanding(now_ms);
-        self.scopes.retain(|_, window| {
-            window.expire(now_ms);
+        let dirty = &mut self.dirty;
+        self.scopes.retain(|scope, window| {
+            if window.expire(now_ms) {
+                dirty.scope(scope);
+            }
             !window.is_empty()
         });
     }
@@ -183,6 +195,7 @@ impl Limiter {
                 requests,
                 tokens.saturating_mul(requests),
             );
+            self.dirty.scope(scope);
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
@@ -190,6 +203,7 @@ impl Limiter {
             self.outstanding.pop_front();
         }
         let held = tokens.saturating_mul(requests);
+        self.dirty.entry(id);
         self.outstanding.push_back(Outstanding {
             id,
             at_ms: now_ms,
@@ -268,6 +282,7 @@ impl Limiter {
             return false;
         }
         o.tokens -= tokens;
+        self.dirty.entry(id);
         self.drop_spent(id);
         true
     }
@@ -286,6 +301,7 @@ impl Limiter {
     }
 }
 
+mod persistence;
 #[cfg(test)]
 mod simulation;
 #[cfg(test)]

@@ -87,7 +87,6 @@ impl Window {
         }
     }
 
-    /// Drops the buckets that no longer count.
     /// Takes back capacity recorded in second `sec` and not used (a released lease's rest).
     pub(crate) fn refund(&mut self, sec: u64, requests: u64, tokens: u64) {
         if let Some(b) = self.buckets.iter_mut().find(|b| b.sec == sec) {
@@ -96,8 +95,10 @@ impl Window {
         }
     }
 
-    pub(crate) fn expire(&mut self, now_ms: u64) {
+    /// Drops the buckets that no longer count; true if there were any.
+    pub(crate) fn expire(&mut self, now_ms: u64) -> bool {
         let now_sec = second_of(now_ms);
+        let before = self.buckets.len();
         while self
             .buckets
             .front()
@@ -105,6 +106,7 @@ impl Window {
         {
             self.buckets.pop_front();
         }
+        self.buckets.len() != before
     }
 
     pub(crate) fn is_empty(&self) -> bool {

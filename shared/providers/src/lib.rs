@@ -7,15 +7,6 @@
 //! came back, [`retry::next_delay`] takes the elapsed time and the jitter. No panics on any
 //! input. Client-facing failures are [`envelope::ApiError`]s; upstream failures are
 //! [`upstream::UpstreamError`]s, which say whether a retry may help and what the client sees.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 
 pub mod anthropic;
 pub mod chat;

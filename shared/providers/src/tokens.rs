@@ -14,8 +14,9 @@ const TOKENS_PER_REPLY: u64 = 3;
 /// A flat guess per non-text part (an image at low detail is 85 tokens, at high detail more).
 const TOKENS_PER_OTHER_PART: u64 = 256;
 
-/// About one token per four characters of text, plus per-message overhead; tool definitions
-/// passed through count by their JSON size. An estimate, not a tokenizer.
+/// Text by [`estimate_text_tokens`], plus per-message overhead; tool definitions passed through
+/// count by their JSON size. An estimate, not a tokenizer, and meant to err high: it reserves
+/// rate-limit capacity that the upstream's real count settles afterwards.
 pub fn estimate_prompt_tokens(req: &ChatRequest) -> u64 {
     let messages: u64 = req
         .messages
@@ -44,7 +45,22 @@ fn content_tokens(content: &Content) -> u64 {
 }
 
 fn chars_to_tokens(text: &str) -> u64 {
-    (text.chars().count() as u64).div_ceil(4)
+    estimate_text_tokens(text)
+}
+
+/// A conservative token count for `text`: one per three ASCII characters (English averages about
+/// four) and one per other character (CJK scripts run about one token a character, so counting
+/// characters/4 undercounts them ~4×), two outside the Basic Multilingual Plane (emoji).
+pub fn estimate_text_tokens(text: &str) -> u64 {
+    let (mut ascii, mut other) = (0u64, 0u64);
+    for c in text.chars() {
+        match c.len_utf8() {
+            1 => ascii += 1,
+            4 => other += 2,
+            _ => other += 1,
+        }
+    }
+    ascii.div_ceil(3) + other
 }
 
 #[cfg(test)]
@@ -74,8 +90,8 @@ mod tests {
             Message::text(Role::System, "12345678"),
             Message::text(Role::User, "123"),
         ]);
-        // (4 + 2) + (4 + 1) + 3
-        assert_eq!(estimate_prompt_tokens(&req), 14);
+        // (4 + 3) + (4 + 1) + 3
+        assert_eq!(estimate_prompt_tokens(&req), 15);
     }
 
     #[test]
@@ -89,15 +105,26 @@ mod tests {
             name: None,
             extra: serde_json::Map::new(),
         }]);
-        assert_eq!(estimate_prompt_tokens(&req), 4 + 1 + 256 + 3);
+        assert_eq!(estimate_prompt_tokens(&req), 4 + 2 + 256 + 3);
         req.extra.insert("tools".into(), json!(["12345678"]));
         // `["12345678"]` is 12 characters.
-        assert_eq!(estimate_prompt_tokens(&req), 4 + 1 + 256 + 3 + 3);
+        assert_eq!(estimate_prompt_tokens(&req), 4 + 2 + 256 + 3 + 4);
     }
 
     #[test]
     fn multibyte_text_counts_characters() {
         let req = request(vec![Message::text(Role::User, "éééé")]);
-        assert_eq!(estimate_prompt_tokens(&req), 4 + 1 + 3);
+        assert_eq!(estimate_prompt_tokens(&req), 4 + 4 + 3);
+    }
+
+    /// chars/4 counted 25 CJK characters as 7 tokens; real tokenizers count about 25-35.
+    #[test]
+    fn cjk_text_is_not_undercounted() {
+        let text = "日本語のテキストは一文字がおよそ一トークンになります。中文也是";
+        let chars = text.chars().count() as u64;
+        assert!(estimate_text_tokens(text) >= chars);
+        assert_eq!(estimate_text_tokens("😀😀"), 4);
+        assert_eq!(estimate_text_tokens("hello world!"), 4);
+        assert_eq!(estimate_text_tokens(""), 0);
     }
 }

@@ -5,15 +5,6 @@
 //! at most a fixed number of bytes per event and reports more as [`SseError::EventTooLarge`].
 //! [`encode`] and [`encode_data`] render frames that this decoder (and every browser) reads back
 //! unchanged.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 
 mod decoder;
 mod encoder;

@@ -8,6 +8,10 @@ use envelope::ApiError;
 use crate::principal::{Actor, Principal};
 use crate::roles::{Role, Scope, Scopes};
 
+mod grant;
+
+pub use grant::{check_grant, check_user_change, KeyGrant, UserChange};
+
 /// Whether a request reads or changes the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Need {
@@ -166,6 +170,24 @@ pub fn role_caps(role: Option<Role>, scopes: &[Scope]) -> Result<(), ApiError> {
         )),
         _ => Ok(()),
     }
+}
+
+/// The scopes a key may use now: its own, capped by its user's current role (the cap [`role_caps`] puts on
+/// new keys, applied again when the key is resolved, so a demotion reaches existing keys). A member's
+/// `admin:write` becomes `admin:read`; a viewer keeps at most `admin:read`. Service keys are not capped.
+pub fn effective_scopes(role: Option<Role>, scopes: &[Scope]) -> Vec<Scope> {
+    let capped = |scope: Scope| match (role, scope) {
+        (Some(Role::Viewer), Scope::Generate) => None,
+        (Some(Role::Viewer | Role::Member), Scope::AdminWrite) => Some(Scope::AdminRead),
+        _ => Some(scope),
+    };
+    let mut out: Vec<Scope> = Vec::with_capacity(scopes.len());
+    for scope in scopes.iter().filter_map(|s| capped(*s)) {
+        if !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    out
 }
 
 /// Whether a user may hold keys of an instance: owners and admins reach every instance of

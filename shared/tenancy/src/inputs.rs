@@ -21,7 +21,7 @@ pub use hierarchy::{InstancePatch, NewInstance, NewOrg, NewProject, OrgPatch, Pr
 pub use key::{KeyEnvironment, NewApiKey};
 pub use model::{model_id, Capability, ModelConfigPatch, NewModelConfig};
 pub use policy::{policy_path, PolicyScope, RateLimitInput};
-pub use provider::{resolve_provider, Provider, ProviderKeyInput};
+pub use provider::{check_upstream, resolve_provider, url_host, Provider, ProviderKeyInput};
 pub use user::{email, NewUser, UserPatch};
 
 pub const NAME_MAX_CHARS: usize = 64;

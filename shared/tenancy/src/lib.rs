@@ -4,15 +4,6 @@
 //!
 //! Pure: no I/O. Time (`now_ms`) and randomness come in as arguments. Failures a client
 //! should see are returned as [`envelope::ApiError`]; nothing here panics on input.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 
 pub mod access;
 pub mod error;

@@ -5,6 +5,7 @@ use envelope::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::access;
 use crate::roles::{Role, Scope};
 
 /// An API key resolved from D1 (or the KV cache). Holds no hash and no secret.
@@ -25,6 +26,9 @@ pub struct Principal {
     /// The models this key may use; `None` means every model of its instance.
     #[serde(default)]
     pub allowed_models: Option<Vec<String>>,
+    /// The key's user no longer reaches the key's instance (see [`Principal::with_standing`]).
+    #[serde(default)]
+    pub access_revoked: bool,
 }
 
 impl Principal {
@@ -35,7 +39,29 @@ impl Principal {
             .is_none_or(|allowed| allowed.iter().any(|m| m == model))
     }
 
-    /// `401 key_revoked` once revoked, `401 key_expired` from `expires_at` on.
+    /// Applies the owning user's standing as read together with the key: its scopes capped by the user's
+    /// current role ([`access::effective_scopes`]), and whether the user still reaches the key's instance
+    /// (owners and admins reach all; members and viewers those they were `granted`). A user key whose user
+    /// or role cannot be read is refused rather than trusted. Service keys are left as they are.
+    pub fn with_standing(mut self, granted: bool) -> Principal {
+        if self.user_id.is_none() {
+            return self;
+        }
+        match self.role {
+            Some(role) => {
+                self.scopes = access::effective_scopes(Some(role), &self.scopes);
+                self.access_revoked = !(role.manages_org() || granted);
+            }
+            None => {
+                self.scopes.clear();
+                self.access_revoked = true;
+            }
+        }
+        self
+    }
+
+    /// `401 key_revoked` once revoked, `401 key_expired` from `expires_at` on, `403
+    /// instance_access_revoked` once its user lost access to the key's instance.
     pub fn check_usable(&self, now_ms: i64) -> Result<(), ApiError> {
         if self.revoked_at.is_some() {
             return Err(ApiError::unauthorized(
@@ -47,6 +73,10 @@ impl Principal {
             Some(expires_at) if expires_at <= now_ms => Err(ApiError::unauthorized(
                 "key_expired",
                 "this API key has expired",
+            )),
+            _ if self.access_revoked => Err(ApiError::forbidden(
+                "instance_access_revoked",
+                "the user this API key belongs to no longer has access to its instance",
             )),
             _ => Ok(()),
         }
@@ -131,6 +161,7 @@ mod tests {
             expires_at: None,
             revoked_at: None,
             allowed_models: None,
+            access_revoked: false,
         }
     }
 
@@ -212,5 +243,59 @@ mod tests {
         p.revoked_at = Some(10);
         let err = p.check_usable(0).unwrap_err();
         assert_eq!((err.status(), &*err.code), (401, "key_revoked"));
+    }
+
+    #[test]
+    fn a_demoted_user_key_loses_what_the_new_role_forbids() {
+        let mut p = key();
+        p.user_id = Some("usr_x".into());
+        p.role = Some(Role::Viewer);
+        p.scopes = vec![Scope::Generate, Scope::AdminWrite];
+        let p = p.with_standing(true);
+        assert_eq!(p.scopes, vec![Scope::AdminRead]);
+        assert!(p.check_usable(0).is_ok());
+        assert_eq!(Actor::Key(p).to_json()["scopes"], json!(["admin:read"]));
+    }
+
+    #[test]
+    fn a_key_whose_user_lost_the_instance_is_refused() {
+        let mut p = key();
+        p.user_id = Some("usr_x".into());
+        p.role = Some(Role::Member);
+        let refused = p.clone().with_standing(false);
+        let err = refused.check_usable(0).unwrap_err();
+        assert_eq!((err.status(), &*err.code), (403, "instance_access_revoked"));
+        assert!(p.clone().with_standing(true).check_usable(0).is_ok());
+        // Owners and admins reach every instance of their org without a grant.
+        for role in [Role::Owner, Role::Admin] {
+            p.role = Some(role);
+            assert!(p.clone().with_standing(false).check_usable(0).is_ok());
+        }
+        // Revocation and expiry still answer first.
+        let mut gone = refused.clone();
+        gone.revoked_at = Some(1);
+        assert_eq!(gone.check_usable(0).unwrap_err().code, "key_revoked");
+    }
+
+    #[test]
+    fn a_user_key_without_a_readable_role_is_refused_and_service_keys_are_untouched() {
+        let mut p = key();
+        p.user_id = Some("usr_gone".into());
+        let p = p.with_standing(true);
+        assert!(p.scopes.is_empty());
+        assert_eq!(
+            p.check_usable(0).unwrap_err().code,
+            "instance_access_revoked"
+        );
+        let service = key();
+        assert_eq!(service.clone().with_standing(false), service);
+    }
+
+    #[test]
+    fn cache_entries_written_before_the_flag_read_as_not_revoked() {
+        let mut value = serde_json::to_value(key()).unwrap();
+        value.as_object_mut().unwrap().remove("access_revoked");
+        let p: Principal = serde_json::from_value(value).unwrap();
+        assert!(!p.access_revoked);
     }
 }

@@ -117,6 +117,7 @@ pub struct ModelConfig {
     pub upstream_model: String,
     /// Name (slug) of the instance's provider key this model uses.
     pub provider_key: Option<String>,
+    /// Always `null`: a model is served where its provider key's `base_url` says. Kept so the shape stays.
     pub base_url: Option<String>,
     pub capabilities: Vec<Capability>,
     pub input_price_per_mtok: Option<f64>,

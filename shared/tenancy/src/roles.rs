@@ -29,6 +29,16 @@ impl Role {
     pub fn manages_org(self) -> bool {
         matches!(self, Role::Owner | Role::Admin)
     }
+
+    /// Where the role stands: a user may hand out nothing above their own rank.
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::Owner => 3,
+            Role::Admin => 2,
+            Role::Member => 1,
+            Role::Viewer => 0,
+        }
+    }
 }
 
 /// What a set of scopes allows (`admin:write` implies `admin:read`).

@@ -4,15 +4,6 @@
 //! to every [`Vault::seal`] (a nonce must never repeat under one secret). The sealed form is
 //! `v1.<nonce>.<ciphertext+tag>` (base64url, unpadded). The associated data binds a ciphertext
 //! to its row, so a value copied to another row fails to open.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 
 mod hint;
 mod seal;

@@ -26,6 +26,8 @@ mod fallbacks;
 mod faults;
 #[path = "gateway/generate.rs"]
 mod generate;
+#[path = "gateway/hardening.rs"]
+mod hardening;
 #[path = "gateway/hardening_usage.rs"]
 mod hardening_usage;
 #[path = "gateway/models.rs"]
@@ -60,6 +62,7 @@ fn all_cases() -> Vec<Case> {
         token_limits::cases(),
         faults::cases(),
         cut_streams::cases(),
+        hardening::cases(),
         stream_timing::cases(),
         fallbacks::cases(),
         cache::cases(),

@@ -6,15 +6,6 @@
 //! No randomness: a reply depends only on the request (and, for `times=`, on how many earlier
 //! requests carried the same fault key). The only clock reads are `created` timestamps and
 //! the delays a directive asks for.
-#![cfg_attr(
-    test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
 
 mod anthropic;
 mod attempts;

@@ -9,11 +9,12 @@ use kit::store::keys::{self as repo, StoredKey};
 use kit::store::nodes::Level;
 use kit::store::users;
 use kit::{principal, random, Fault};
-use tenancy::access::{self, Need, Target};
+use tenancy::access::{self, KeyGrant, Need, Target};
 use tenancy::ids::{self, IdKind};
 use tenancy::inputs::{KeyEnvironment, NewApiKey};
 use tenancy::page::query_param;
 use tenancy::records::{ApiKeyRecord, ApiKeyWithSecret};
+use tenancy::roles::Role;
 use worker::Request;
 
 /// A fresh key. 64 random bytes give 43 base62 characters with overwhelming probability; on the rare
@@ -80,7 +81,6 @@ pub async fn create(ctx: &Ctx<'_>, req: &mut Request, instance_id: &str) -> Repl
         &Target::key(&instance.org_id, &instance.id, input.project_id.as_deref()),
     )?;
     let scopes = input.scopes();
-    access::grantable_scopes(&ctx.actor, &scopes)?;
     let role = match &input.user_id {
         None => None,
         Some(user_id) => {
@@ -101,6 +101,16 @@ pub async fn create(ctx: &Ctx<'_>, req: &mut Request, instance_id: &str) -> Repl
             Some(user.role)
         }
     };
+    access::check_grant(
+        &ctx.actor,
+        &KeyGrant {
+            project_id: input.project_id.as_deref(),
+            user_role: role,
+            scopes: &scopes,
+            models: input.models.as_deref(),
+            expires_at: input.expires_at,
+        },
+    )?;
     access::role_caps(role, &scopes)?;
     let key = mint(input.environment())?;
     let record = ApiKeyRecord {
@@ -155,12 +165,34 @@ pub async fn revoke(ctx: &Ctx<'_>, id: &str) -> Reply {
     ctx.ok(&revoked.record)
 }
 
-/// A new secret for the same key id, name and scopes; the old secret stops working at once.
+/// The current role of the key's user (`None` for a service key). A user that cannot be found (the schema
+/// deletes their keys with them) counts as an owner, so the key is treated as the most powerful kind.
+async fn user_role(ctx: &Ctx<'_>, record: &ApiKeyRecord) -> Result<Option<Role>, Fault> {
+    let Some(user_id) = &record.user_id else {
+        return Ok(None);
+    };
+    let user = users::get(&ctx.db, user_id).await?;
+    Ok(Some(user.map_or(Role::Owner, |u| u.role)))
+}
+
+/// A new secret for the same key id, name and scopes; the old secret stops working at once. Rotating hands
+/// out the key again, so the caller must be allowed to issue it: never a key that exceeds the caller's own.
 pub async fn rotate(ctx: &Ctx<'_>, id: &str) -> Reply {
     let key = load_for(ctx, id, Need::Write).await?;
     if key.record.revoked_at.is_some() {
         return Err(ApiError::conflict("a revoked key cannot be rotated").into());
     }
+    let role = user_role(ctx, &key.record).await?;
+    access::check_grant(
+        &ctx.actor,
+        &KeyGrant {
+            project_id: key.record.project_id.as_deref(),
+            user_role: role,
+            scopes: &access::effective_scopes(role, &key.record.scopes),
+            models: key.record.allowed_models.as_deref(),
+            expires_at: key.record.expires_at,
+        },
+    )?;
     let secret = mint(key.record.environment)?;
     let rotated = repo::rotate(
         &ctx.writer(),

@@ -7,7 +7,7 @@ use envelope::ApiError;
 use kit::call::Reply;
 use kit::store::nodes::Level;
 use kit::store::provider_keys::{self as repo, Sealed};
-use kit::{random, Fault};
+use kit::{bindings, random, Fault};
 use serde_json::json;
 use tenancy::access::Need;
 use tenancy::inputs::{resolve_provider, ProviderKeyInput};
@@ -17,11 +17,21 @@ fn check_name(name: &str) -> Result<(), Fault> {
     Ok(tenancy::inputs::slug("name", name)?)
 }
 
+/// Local development serves providers from loopback (the simulator); a deployment never does.
+fn loopback_allowed(ctx: &Ctx<'_>) -> bool {
+    ctx.env
+        .var(bindings::ALLOW_LOOPBACK_UPSTREAMS)
+        .is_ok_and(|v| v.to_string() == "true")
+}
+
+/// Sets or replaces a provider key. Its `base_url` is checked here (https, loopback only locally) and is
+/// the only address its secret is ever sent to: changing it means sending the secret again.
 pub async fn set(ctx: &Ctx<'_>, req: &mut Request, instance_id: &str, name: &str) -> Reply {
     check_name(name)?;
     let instance = nodes::load_for(ctx, Level::Instance, instance_id, Need::Write).await?;
     let input: ProviderKeyInput = ctx.body(req).await?;
     let provider = resolve_provider(name, input.provider)?;
+    input.check_upstream(provider, loopback_allowed(ctx))?;
     let vault = ctx.settings.vault()?;
     // The associated data binds the ciphertext to its row: a value copied to another row will not open.
     let aad = format!("{}/{}", instance.id, name);

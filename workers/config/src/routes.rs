@@ -1,4 +1,4 @@
-//! The route table of the config worker.
+//! The route table of the config worker: `/v1/me` and the admin API.
 
 use crate::ctx::Ctx;
 use crate::{audit, keys, models, nodes, ops, policies, provider_keys, usage, users};
@@ -10,6 +10,138 @@ use kit::store::Db;
 use kit::{clock, principal, Call};
 use worker::{Env, Method, Request};
 
+/// What a route does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum H {
+    Me,
+    ListOrgs,
+    CreateOrg,
+    GetOrg,
+    RenameOrg,
+    DeleteOrg,
+    ListInstances,
+    CreateInstance,
+    ListUsers,
+    CreateUser,
+    OrgAudit,
+    GetInstance,
+    RenameInstance,
+    DeleteInstance,
+    ListProjects,
+    CreateProject,
+    ListKeys,
+    CreateKey,
+    ListProviderKeys,
+    SetProviderKey,
+    DeleteProviderKey,
+    ListPolicies,
+    SetPolicy,
+    DeletePolicy,
+    Usage,
+    ListModels,
+    CreateModel,
+    GetModel,
+    UpdateModel,
+    DeleteModel,
+    GetProject,
+    RenameProject,
+    DeleteProject,
+    GetUser,
+    UpdateUser,
+    DeleteUser,
+    GetKey,
+    DeleteKey,
+    RevokeKey,
+    RotateKey,
+}
+
+/// The one route table: dispatch, 404 and 405 all derive from it. `*` matches one path segment, which is
+/// handed to the handler.
+const ROUTES: &[(&str, Method, H)] = {
+    use Method::{Delete, Get, Patch, Post, Put};
+    &[
+        ("v1/me", Get, H::Me),
+        ("admin/orgs", Get, H::ListOrgs),
+        ("admin/orgs", Post, H::CreateOrg),
+        ("admin/orgs/*", Get, H::GetOrg),
+        ("admin/orgs/*", Patch, H::RenameOrg),
+        ("admin/orgs/*", Delete, H::DeleteOrg),
+        ("admin/orgs/*/instances", Get, H::ListInstances),
+        ("admin/orgs/*/instances", Post, H::CreateInstance),
+        ("admin/orgs/*/users", Get, H::ListUsers),
+        ("admin/orgs/*/users", Post, H::CreateUser),
+        ("admin/orgs/*/audit", Get, H::OrgAudit),
+        ("admin/instances/*", Get, H::GetInstance),
+        ("admin/instances/*", Patch, H::RenameInstance),
+        ("admin/instances/*", Delete, H::DeleteInstance),
+        ("admin/instances/*/projects", Get, H::ListProjects),
+        ("admin/instances/*/projects", Post, H::CreateProject),
+        ("admin/instances/*/keys", Get, H::ListKeys),
+        ("admin/instances/*/keys", Post, H::CreateKey),
+        ("admin/instances/*/provider-keys", Get, H::ListProviderKeys),
+        ("admin/instances/*/provider-keys/*", Put, H::SetProviderKey),
+        (
+            "admin/instances/*/provider-keys/*",
+            Delete,
+            H::DeleteProviderKey,
+        ),
+        ("admin/instances/*/rate-limits", Get, H::ListPolicies),
+        ("admin/instances/*/rate-limits/*/*", Put, H::SetPolicy),
+        ("admin/instances/*/rate-limits/*/*", Delete, H::DeletePolicy),
+        ("admin/instances/*/usage", Get, H::Usage),
+        ("admin/instances/*/models", Get, H::ListModels),
+        ("admin/instances/*/models", Post, H::CreateModel),
+        ("admin/instances/*/models/*", Get, H::GetModel),
+        ("admin/instances/*/models/*", Patch, H::UpdateModel),
+        ("admin/instances/*/models/*", Delete, H::DeleteModel),
+        ("admin/projects/*", Get, H::GetProject),
+        ("admin/projects/*", Patch, H::RenameProject),
+        ("admin/projects/*", Delete, H::DeleteProject),
+        ("admin/users/*", Get, H::GetUser),
+        ("admin/users/*", Patch, H::UpdateUser),
+        ("admin/users/*", Delete, H::DeleteUser),
+        ("admin/keys/*", Get, H::GetKey),
+        ("admin/keys/*", Delete, H::DeleteKey),
+        ("admin/keys/*/revoke", Post, H::RevokeKey),
+        ("admin/keys/*/rotate", Post, H::RotateKey),
+    ]
+};
+
+/// The segments `*` matched, if `pattern` matches `segments`.
+fn matches<'a>(pattern: &str, segments: &[&'a str]) -> Option<Vec<&'a str>> {
+    let parts: Vec<&str> = pattern.split('/').collect();
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut args = Vec::new();
+    for (part, segment) in parts.iter().zip(segments) {
+        match *part {
+            "*" if !segment.is_empty() => args.push(*segment),
+            literal if literal == *segment => {}
+            _ => return None,
+        }
+    }
+    Some(args)
+}
+
+/// The route for `path` and `method`: 404 when no route has the path, 405 when none has the method.
+fn find<'a>(segments: &[&'a str], method: &Method) -> Result<(H, Vec<&'a str>), ApiError> {
+    let mut known = false;
+    for (pattern, m, handler) in ROUTES {
+        if let Some(args) = matches(pattern, segments) {
+            if m == method {
+                return Ok((*handler, args));
+            }
+            known = true;
+        }
+    }
+    Err(if known {
+        ApiError::method_not_allowed()
+    } else {
+        ApiError::route_not_found()
+    })
+}
+
 pub async fn handle(req: &mut Request, env: &Env, call: &Call) -> Reply {
     let path = req.path();
     match path.as_str() {
@@ -17,10 +149,10 @@ pub async fn handle(req: &mut Request, env: &Env, call: &Call) -> Reply {
         "/ready" => return ops::ready(env, call).await,
         _ => {}
     }
-    let admin = path.strip_prefix("/admin/");
-    if admin.is_none() && path != "/v1/me" {
-        return Err(ApiError::route_not_found().into());
-    }
+    let trimmed = path.trim_start_matches('/').trim_end_matches('/');
+    let segments: Vec<&str> = trimmed.split('/').collect();
+    // Unknown paths and methods are answered before anyone is authenticated or D1 is touched.
+    let (handler, args) = find(&segments, &req.method())?;
     let settings = Settings::load(env)?;
     let now = clock::now_ms();
     let actor = principal::authenticate(req, env, &settings, now).await?;
@@ -34,97 +166,52 @@ pub async fn handle(req: &mut Request, env: &Env, call: &Call) -> Reply {
         now,
         query,
     };
-    match admin {
-        None => match req.method() {
-            Method::Get => ctx.ok(&ctx.actor.to_json()),
-            _ => Err(ApiError::method_not_allowed().into()),
-        },
-        Some(rest) => {
-            let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
-            admin_route(&ctx, req, &segments).await
-        }
-    }
+    dispatch(&ctx, req, handler, &args).await
 }
 
-async fn admin_route(ctx: &Ctx<'_>, req: &mut Request, segments: &[&str]) -> Reply {
-    use Method::{Delete, Get, Patch, Post, Put};
-    let method = req.method();
-    match (segments, method) {
-        (["orgs"], Get) => nodes::list_orgs(ctx).await,
-        (["orgs"], Post) => nodes::create_org(ctx, req).await,
-        (["orgs", org], Get) => nodes::get(ctx, Level::Org, org).await,
-        (["orgs", org], Patch) => nodes::rename(ctx, req, Level::Org, org).await,
-        (["orgs", org], Delete) => nodes::delete(ctx, Level::Org, org).await,
-        (["orgs", org, "instances"], Get) => nodes::list_children(ctx, Level::Instance, org).await,
-        (["orgs", org, "instances"], Post) => {
-            nodes::create_child(ctx, req, Level::Instance, org).await
-        }
-        (["orgs", org, "users"], Get) => users::list(ctx, org).await,
-        (["orgs", org, "users"], Post) => users::create(ctx, req, org).await,
-        (["orgs", org, "audit"], Get) => audit::list(ctx, org).await,
-        (["instances", ins], Get) => nodes::get(ctx, Level::Instance, ins).await,
-        (["instances", ins], Patch) => nodes::rename(ctx, req, Level::Instance, ins).await,
-        (["instances", ins], Delete) => nodes::delete(ctx, Level::Instance, ins).await,
-        (["instances", ins, "projects"], Get) => {
-            nodes::list_children(ctx, Level::Project, ins).await
-        }
-        (["instances", ins, "projects"], Post) => {
-            nodes::create_child(ctx, req, Level::Project, ins).await
-        }
-        (["instances", ins, "keys"], Get) => keys::list(ctx, ins).await,
-        (["instances", ins, "keys"], Post) => keys::create(ctx, req, ins).await,
-        (["instances", ins, "provider-keys"], Get) => provider_keys::list(ctx, ins).await,
-        (["instances", ins, "provider-keys", name], Put) => {
-            provider_keys::set(ctx, req, ins, name).await
-        }
-        (["instances", ins, "provider-keys", name], Delete) => {
-            provider_keys::delete(ctx, ins, name).await
-        }
-        (["instances", ins, "rate-limits"], Get) => policies::list(ctx, ins).await,
-        (["instances", ins, "rate-limits", scope, target], Put) => {
-            policies::set(ctx, req, ins, scope, target).await
-        }
-        (["instances", ins, "rate-limits", scope, target], Delete) => {
-            policies::delete(ctx, ins, scope, target).await
-        }
-        (["instances", ins, "usage"], Get) => usage::summary(ctx, ins).await,
-        (["instances", ins, "models"], Get) => models::list(ctx, ins).await,
-        (["instances", ins, "models"], Post) => models::create(ctx, req, ins).await,
-        (["instances", ins, "models", id], Get) => models::get(ctx, ins, id).await,
-        (["instances", ins, "models", id], Patch) => models::update(ctx, req, ins, id).await,
-        (["instances", ins, "models", id], Delete) => models::delete(ctx, ins, id).await,
-        (["projects", prj], Get) => nodes::get(ctx, Level::Project, prj).await,
-        (["projects", prj], Patch) => nodes::rename(ctx, req, Level::Project, prj).await,
-        (["projects", prj], Delete) => nodes::delete(ctx, Level::Project, prj).await,
-        (["users", usr], Get) => users::get(ctx, usr).await,
-        (["users", usr], Patch) => users::update(ctx, req, usr).await,
-        (["users", usr], Delete) => users::delete(ctx, usr).await,
-        (["keys", key], Get) => keys::get(ctx, key).await,
-        (["keys", key], Delete) => keys::delete(ctx, key).await,
-        (["keys", key, "revoke"], Post) => keys::revoke(ctx, key).await,
-        (["keys", key, "rotate"], Post) => keys::rotate(ctx, key).await,
-        (segments, _) if known_path(segments) => Err(ApiError::method_not_allowed().into()),
+async fn dispatch(ctx: &Ctx<'_>, req: &mut Request, handler: H, args: &[&str]) -> Reply {
+    match (handler, args) {
+        (H::Me, []) => ctx.ok(&ctx.actor.to_json()),
+        (H::ListOrgs, []) => nodes::list_orgs(ctx).await,
+        (H::CreateOrg, []) => nodes::create_org(ctx, req).await,
+        (H::GetOrg, [org]) => nodes::get(ctx, Level::Org, org).await,
+        (H::RenameOrg, [org]) => nodes::rename(ctx, req, Level::Org, org).await,
+        (H::DeleteOrg, [org]) => nodes::delete(ctx, Level::Org, org).await,
+        (H::ListInstances, [org]) => nodes::list_children(ctx, Level::Instance, org).await,
+        (H::CreateInstance, [org]) => nodes::create_child(ctx, req, Level::Instance, org).await,
+        (H::ListUsers, [org]) => users::list(ctx, org).await,
+        (H::CreateUser, [org]) => users::create(ctx, req, org).await,
+        (H::OrgAudit, [org]) => audit::list(ctx, org).await,
+        (H::GetInstance, [ins]) => nodes::get(ctx, Level::Instance, ins).await,
+        (H::RenameInstance, [ins]) => nodes::rename(ctx, req, Level::Instance, ins).await,
+        (H::DeleteInstance, [ins]) => nodes::delete(ctx, Level::Instance, ins).await,
+        (H::ListProjects, [ins]) => nodes::list_children(ctx, Level::Project, ins).await,
+        (H::CreateProject, [ins]) => nodes::create_child(ctx, req, Level::Project, ins).await,
+        (H::ListKeys, [ins]) => keys::list(ctx, ins).await,
+        (H::CreateKey, [ins]) => keys::create(ctx, req, ins).await,
+        (H::ListProviderKeys, [ins]) => provider_keys::list(ctx, ins).await,
+        (H::SetProviderKey, [ins, name]) => provider_keys::set(ctx, req, ins, name).await,
+        (H::DeleteProviderKey, [ins, name]) => provider_keys::delete(ctx, ins, name).await,
+        (H::ListPolicies, [ins]) => policies::list(ctx, ins).await,
+        (H::SetPolicy, [ins, scope, target]) => policies::set(ctx, req, ins, scope, target).await,
+        (H::DeletePolicy, [ins, scope, target]) => policies::delete(ctx, ins, scope, target).await,
+        (H::Usage, [ins]) => usage::summary(ctx, ins).await,
+        (H::ListModels, [ins]) => models::list(ctx, ins).await,
+        (H::CreateModel, [ins]) => models::create(ctx, req, ins).await,
+        (H::GetModel, [ins, id]) => models::get(ctx, ins, id).await,
+        (H::UpdateModel, [ins, id]) => models::update(ctx, req, ins, id).await,
+        (H::DeleteModel, [ins, id]) => models::delete(ctx, ins, id).await,
+        (H::GetProject, [prj]) => nodes::get(ctx, Level::Project, prj).await,
+        (H::RenameProject, [prj]) => nodes::rename(ctx, req, Level::Project, prj).await,
+        (H::DeleteProject, [prj]) => nodes::delete(ctx, Level::Project, prj).await,
+        (H::GetUser, [usr]) => users::get(ctx, usr).await,
+        (H::UpdateUser, [usr]) => users::update(ctx, req, usr).await,
+        (H::DeleteUser, [usr]) => users::delete(ctx, usr).await,
+        (H::GetKey, [key]) => keys::get(ctx, key).await,
+        (H::DeleteKey, [key]) => keys::delete(ctx, key).await,
+        (H::RevokeKey, [key]) => keys::revoke(ctx, key).await,
+        (H::RotateKey, [key]) => keys::rotate(ctx, key).await,
+        // The table and this match name the same handlers with the same number of segments.
         _ => Err(ApiError::route_not_found().into()),
     }
-}
-
-/// Whether some method serves this path (so the answer is 405, not 404).
-fn known_path(segments: &[&str]) -> bool {
-    matches!(
-        segments,
-        ["orgs"]
-            | ["orgs", _]
-            | ["orgs", _, "instances" | "users" | "audit"]
-            | ["instances", _]
-            | [
-                "instances",
-                _,
-                "projects" | "keys" | "provider-keys" | "models"
-            ]
-            | ["instances", _, "provider-keys" | "models", _]
-            | ["projects", _]
-            | ["users", _]
-            | ["keys", _]
-            | ["keys", _, "revoke" | "rotate"]
-    )
 }

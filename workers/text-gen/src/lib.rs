@@ -5,12 +5,12 @@
 
 mod cache;
 mod flush;
+mod generate;
 mod job;
 mod limiter;
 mod models;
 mod reply;
 mod routes;
-mod seed;
 mod stream;
 
 use kit::Call;

@@ -1,31 +1,24 @@
-//! Building the responses of the generation path — success, upstream failure, rate-limited, cached — with
-//! the rate-limit and overhead headers, and recording usage (and settling the limiter) after the response.
+//! The responses of the generation path — success, upstream failure, rate-limited, cached, a fault after
+//! admission — with the rate-limit and overhead headers, and what each records after the response: its
+//! usage row and its rate-limit settlement. Every request that got past admission leaves a row.
 
-use crate::job::{render, Job};
+use crate::job::{Finish, Job};
 use envelope::ApiError;
+use generation::meter::{End, Meter, Tally};
 use kit::call::Reply;
-use kit::clock;
 use kit::limiter::SettleCall;
-use kit::store::gateway::{Route, UsageEvent};
+use kit::store::gateway::UsageEvent;
+use kit::{clock, Fault};
 use limits::Admission;
-use providers::chat::{ChatResponse, Usage};
+use providers::chat::ChatResponse;
 use providers::upstream::UpstreamError;
 use worker::{Context, Env, Headers, Response};
 
-/// How the upstream part went.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Finish {
-    pub attempts: u32,
-    pub upstream_ms: f64,
-    pub cached: bool,
-}
-
 /// What gets recorded for one request.
-pub struct Outcome<'a> {
+pub struct Outcome {
     pub status: u16,
     pub error_code: Option<String>,
-    pub route: Option<&'a Route>,
-    pub usage: Usage,
+    pub tally: Tally,
     pub finish: Finish,
 }
 
@@ -33,13 +26,19 @@ pub fn success(
     env: &Env,
     ctx: &Context,
     job: &Job,
-    route: &Route,
     admission: Option<Admission>,
     response: &ChatResponse,
     finish: Finish,
 ) -> Reply {
-    let body = serde_json::to_string(&render(job, response))?;
-    let mut reply = Response::from_bytes(body.into_bytes())?;
+    let leg = job.leg(finish.leg);
+    let body = generation::render::render(
+        job.plan.format,
+        response,
+        job.model(),
+        &job.request_id,
+        clock::now_ms() / 1000,
+    );
+    let mut reply = Response::from_bytes(serde_json::to_vec(&body)?)?;
     decorate(
         reply.headers_mut(),
         job,
@@ -47,17 +46,19 @@ pub fn success(
         finish,
         "application/json",
     )?;
+    let mut meter = leg.map(Meter::new).unwrap_or_default();
+    meter.sent_text(response.text());
     let outcome = Outcome {
         status: 200,
         error_code: None,
-        route: Some(route),
-        usage: response.usage,
+        tally: meter.tally(End::Complete, Some(response.usage)),
         finish,
     };
     after(env, ctx, job, admission, &outcome);
     Ok(reply)
 }
 
+/// The upstream failed for good (after retries and fallbacks).
 pub fn failure(
     env: &Env,
     ctx: &Context,
@@ -71,18 +72,38 @@ pub fn failure(
         "request_id={} upstream failed after {} attempt(s): {}",
         job.request_id,
         finish.attempts,
-        err_kind(err)
+        err.kind_name()
     );
     let reply = error_response(job, &error, admission.as_ref(), finish)?;
     let outcome = Outcome {
         status: error.status(),
         error_code: Some(error.code.to_string()),
-        route: Some(&job.route),
-        usage: Usage::default(),
+        tally: Tally::default(),
         finish,
     };
     after(env, ctx, job, admission, &outcome);
     Ok(reply)
+}
+
+/// Something of ours failed after the request was admitted: the row and the settlement are still
+/// written; the fault goes on to be rendered (and logged) by the caller.
+pub fn fault(
+    env: &Env,
+    ctx: &Context,
+    job: &Job,
+    admission: Option<Admission>,
+    fault: Fault,
+    finish: Finish,
+) -> Fault {
+    let error = fault.client_error();
+    let outcome = Outcome {
+        status: error.status(),
+        error_code: Some(error.code.to_string()),
+        tally: Tally::default(),
+        finish,
+    };
+    after(env, ctx, job, admission, &outcome);
+    fault
 }
 
 /// 429 from our own limiter, with Retry-After and the x-ratelimit-* headers.
@@ -96,8 +117,7 @@ pub fn limited(env: &Env, ctx: &Context, job: &Job, admission: &Admission) -> Re
     let outcome = Outcome {
         status: 429,
         error_code: Some(error.code.to_string()),
-        route: Some(&job.route),
-        usage: Usage::default(),
+        tally: Tally::default(),
         finish: Finish::default(),
     };
     after(env, ctx, job, None, &outcome);
@@ -106,49 +126,37 @@ pub fn limited(env: &Env, ctx: &Context, job: &Job, admission: &Admission) -> Re
 
 /// A stored answer to the same deterministic request: no upstream call, nothing billed.
 pub fn from_cache(env: &Env, ctx: &Context, job: &Job, hit: &ChatResponse) -> Reply {
-    let body = serde_json::to_string(&render(job, hit))?;
-    let mut reply = Response::from_bytes(body.into_bytes())?;
     let finish = Finish {
         cached: true,
         ..Finish::default()
     };
+    let body = generation::render::render(
+        job.plan.format,
+        hit,
+        job.model(),
+        &job.request_id,
+        clock::now_ms() / 1000,
+    );
+    let mut reply = Response::from_bytes(serde_json::to_vec(&body)?)?;
     decorate(reply.headers_mut(), job, None, finish, "application/json")?;
     let outcome = Outcome {
         status: 200,
         error_code: None,
-        route: Some(&job.route),
-        usage: Usage::default(),
+        tally: Tally::default(),
         finish,
     };
     after(env, ctx, job, None, &outcome);
     Ok(reply)
 }
 
-/// Never the upstream's body or message beyond what `to_api_error` keeps: only the kind is logged.
-fn err_kind(err: &UpstreamError) -> &'static str {
-    match err {
-        UpstreamError::RateLimited { .. } => "rate limited",
-        UpstreamError::Overloaded { .. } => "overloaded",
-        UpstreamError::Server { .. } => "server error",
-        UpstreamError::Auth { .. } => "auth rejected",
-        UpstreamError::BadRequest { .. } => "bad request",
-        UpstreamError::ContentPolicy { .. } => "content policy",
-        UpstreamError::NotFound { .. } => "not found",
-        UpstreamError::Malformed { .. } => "malformed body",
-        UpstreamError::Truncated => "truncated",
-        UpstreamError::Timeout => "timeout",
-        UpstreamError::Network { .. } => "network",
-    }
-}
-
+/// The one error envelope (kit's), with this path's headers.
 pub fn error_response(
     job: &Job,
     error: &ApiError,
     admission: Option<&Admission>,
     finish: Finish,
 ) -> worker::Result<Response> {
-    let mut reply = Response::from_bytes(error.to_json(&job.request_id).into_bytes())?
-        .with_status(error.status());
+    let mut reply = kit::call::error_response(error, &job.request_id)?;
     decorate(
         reply.headers_mut(),
         job,
@@ -156,9 +164,6 @@ pub fn error_response(
         finish,
         "application/json",
     )?;
-    if let Some(secs) = error.retry_after_secs {
-        reply.headers_mut().set("retry-after", &secs.to_string())?;
-    }
     Ok(reply)
 }
 
@@ -201,27 +206,26 @@ pub fn decorate(
     Ok(())
 }
 
-/// After the response: settle the reservation with the real tokens and write the usage row.
+/// After the response: queue the usage row and the settlement (written in batches, see `crate::flush`).
 pub fn after(env: &Env, ctx: &Context, job: &Job, admission: Option<Admission>, outcome: &Outcome) {
     let event = usage_event(job, outcome);
-    let settle = settle_call(admission, &outcome.usage);
+    let settle = settle_call(admission, outcome.tally.settle_tokens);
     let instance_id = job.principal.instance_id.clone();
     if let Some(flush) = crate::flush::queue(env, instance_id, settle, event) {
         ctx.wait_until(flush);
     }
 }
 
-/// What settles a reservation: the tokens the upstream really billed.
-pub fn settle_call(admission: Option<Admission>, usage: &Usage) -> Option<SettleCall> {
+/// What settles a reservation.
+pub fn settle_call(admission: Option<Admission>, tokens: u64) -> Option<SettleCall> {
     let reservation = admission?.reservation?;
     Some(SettleCall {
         reservation,
-        actual_tokens: usage.prompt_tokens + usage.completion_tokens,
+        actual_tokens: tokens,
     })
 }
 
-/// Queues the settle and the usage row from inside a `wait_until` already running (the end of a stream);
-/// they are written in batches a moment later (see [`crate::flush`]).
+/// Queues the settle and the usage row from inside a `wait_until` already running (the end of a stream).
 pub async fn record(env: &Env, instance_id: String, settle: Option<SettleCall>, event: UsageEvent) {
     if let Some(flush) = crate::flush::queue(env, instance_id, settle, event) {
         flush.await;
@@ -230,11 +234,9 @@ pub async fn record(env: &Env, instance_id: String, settle: Option<SettleCall>, 
 
 pub fn usage_event(job: &Job, outcome: &Outcome) -> UsageEvent {
     let latency_ms = clock::tick_ms() - job.started_ms;
-    let route = outcome.route;
-    let cost_usd = route
-        .and_then(|r| r.config.as_ref())
-        .map(|c| c.cost_usd(outcome.usage.prompt_tokens, outcome.usage.completion_tokens))
-        .unwrap_or(0.0);
+    let leg = job.leg(outcome.finish.leg);
+    let usage = outcome.tally.usage;
+    let config = leg.map(|l| &l.route.config);
     let created_at = clock::now_ms();
     UsageEvent {
         id: kit::store::gateway::new_usage_id(created_at),
@@ -244,29 +246,23 @@ pub fn usage_event(job: &Job, outcome: &Outcome) -> UsageEvent {
         instance_id: job.principal.instance_id.clone(),
         project_id: job.principal.project_id.clone(),
         key_id: job.principal.key_id.clone(),
-        endpoint: endpoint(job),
-        model: job.route.model.clone(),
-        provider: route.map(|r| r.provider_key.clone()),
-        upstream_model: route.map(|r| r.upstream_model.clone()),
+        endpoint: job.plan.format.endpoint(),
+        model: job.model().to_string(),
+        provider: leg.map(|l| l.route.provider_key.clone()),
+        upstream_model: config.map(|c| c.upstream_model.clone()),
         status: outcome.status,
         error_code: outcome.error_code.clone(),
-        stream: job.request.stream,
+        stream: job.plan.stream,
         cached: outcome.finish.cached,
         attempts: outcome.finish.attempts,
-        prompt_tokens: outcome.usage.prompt_tokens,
-        completion_tokens: outcome.usage.completion_tokens,
-        cost_usd,
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        cost_usd: config.map_or(0.0, |c| {
+            c.cost_usd(usage.prompt_tokens, usage.completion_tokens)
+        }),
         latency_ms,
         upstream_ms: outcome.finish.upstream_ms,
         overhead_ms: (latency_ms - outcome.finish.upstream_ms).max(0.0),
         created_at,
-    }
-}
-
-fn endpoint(job: &Job) -> &'static str {
-    match job.format {
-        crate::job::Format::OpenAi => "chat.completions",
-        crate::job::Format::Anthropic => "messages",
-        crate::job::Format::Seed => "generate",
     }
 }

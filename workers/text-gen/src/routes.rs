@@ -1,12 +1,66 @@
-//! The route table of the text-gen worker.
+//! The route table of the text-gen worker: one list from which both the dispatch and the 404/405
+//! answers derive.
 
-use crate::job::{self, Format};
-use crate::models;
+use crate::{generate, models};
 use envelope::ApiError;
+use generation::Format;
 use kit::call::Reply;
 use kit::Call;
 use serde_json::json;
 use worker::{Context, Env, Method, Request};
+
+/// What a route does.
+#[derive(Clone, Copy)]
+enum Handler {
+    Health,
+    Generate(Format),
+    Models,
+    Forget,
+}
+
+const ROUTES: &[(&str, Method, Handler)] = &[
+    ("/health", Method::Get, Handler::Health),
+    (
+        "/v1/chat/completions",
+        Method::Post,
+        Handler::Generate(Format::OpenAi),
+    ),
+    (
+        "/v1/messages",
+        Method::Post,
+        Handler::Generate(Format::Anthropic),
+    ),
+    ("/generate", Method::Post, Handler::Generate(Format::Seed)),
+    ("/v1/models", Method::Get, Handler::Models),
+    (kit::principal::FORGET_PATH, Method::Post, Handler::Forget),
+];
+
+/// The handler for `path` and `method`: 404 when no route has the path, 405 when none has the method.
+fn find(path: &str, method: &Method) -> Result<Handler, ApiError> {
+    let mut known = false;
+    for (p, m, handler) in ROUTES {
+        if *p == path {
+            if m == method {
+                return Ok(*handler);
+            }
+            known = true;
+        }
+    }
+    Err(if known {
+        ApiError::method_not_allowed()
+    } else {
+        ApiError::route_not_found()
+    })
+}
+
+pub async fn handle(req: &mut Request, env: &Env, ctx: &Context, call: &Call) -> Reply {
+    match find(&req.path(), &req.method())? {
+        Handler::Health => call.json(200, &json!({"status": "ok"})),
+        Handler::Generate(format) => generate::run(req, env, ctx, call, format).await,
+        Handler::Models => models::list(req, env, call).await,
+        Handler::Forget => forget(req, env, call).await,
+    }
+}
 
 /// The config worker's notice that cached principals or instance snapshots changed.
 async fn forget(req: &mut Request, env: &Env, call: &Call) -> Reply {
@@ -19,23 +73,4 @@ async fn forget(req: &mut Request, env: &Env, call: &Call) -> Reply {
     let notice: kit::principal::Forget = kit::call::read_json(req, 1024 * 1024).await?;
     kit::principal::forget_here(&notice.key_hashes, &notice.instance_ids);
     call.no_content()
-}
-
-pub async fn handle(req: &mut Request, env: &Env, ctx: &Context, call: &Call) -> Reply {
-    let path = req.path();
-    let method = req.method();
-    match (path.as_str(), method) {
-        ("/health", Method::Get) => call.json(200, &json!({"status": "ok"})),
-        ("/v1/chat/completions", Method::Post) => {
-            job::run(req, env, ctx, call, Format::OpenAi).await
-        }
-        ("/v1/messages", Method::Post) => job::run(req, env, ctx, call, Format::Anthropic).await,
-        ("/generate", Method::Post) => job::run(req, env, ctx, call, Format::Seed).await,
-        ("/v1/models", Method::Get) => models::list(req, env, call).await,
-        (kit::principal::FORGET_PATH, Method::Post) => forget(req, env, call).await,
-        ("/v1/chat/completions" | "/v1/messages" | "/generate" | "/v1/models", _) => {
-            Err(ApiError::method_not_allowed().into())
-        }
-        _ => Err(ApiError::route_not_found().into()),
-    }
 }

@@ -1,23 +1,30 @@
 //! Streaming responses: the upstream's SSE is decoded into provider-neutral deltas and re-encoded in the
-//! caller's format as it arrives. A stream the upstream cuts ends with an error event, never a clean
-//! finish; usage (what the upstream billed, even on a cut) is recorded when the stream ends.
+//! caller's format as it arrives, each delta counted on its way out. A stream the upstream cuts ends with
+//! an error event, never a clean finish. When the stream ends — completely, cut by the upstream, or
+//! dropped by the caller — its usage row and settlement are recorded (see `generation::meter`: a cut
+//! stream keeps its reservation and counts at least what was sent, never zero).
 
-use crate::job::{call_with_fallbacks, Format, Job};
-use crate::reply::{self, Finish, Outcome};
+use crate::job::{Finish, Job};
+use crate::reply::{self, Outcome};
 use futures_channel::oneshot;
 use futures_util::StreamExt;
+use generation::meter::{End, Meter};
+use generation::render::response_id;
+use generation::Format;
 use kit::call::Reply;
-use kit::upstream;
+use kit::upstream::Answer;
 use limits::Admission;
-use providers::chat::{Delta, Usage};
-use providers::upstream::{StreamDecoder, UpstreamError};
+use providers::chat::Delta;
+use providers::upstream::{ProviderKind, StreamDecoder, UpstreamError};
 use worker::{ByteStream, Context, Env, Response};
 
 /// How a stream ended, for the usage row.
 struct StreamEnd {
     status: u16,
     error_code: Option<String>,
-    usage: Usage,
+    end: End,
+    usage: Option<providers::chat::Usage>,
+    meter: Meter,
 }
 
 enum Encoder {
@@ -26,19 +33,22 @@ enum Encoder {
 }
 
 impl Encoder {
-    fn new(job: &Job) -> Encoder {
+    fn new(job: &Job, model: &str) -> Encoder {
         let created = kit::clock::now_ms() / 1000;
-        match job.format {
-            Format::Anthropic => Encoder::Anthropic(providers::anthropic::EventEncoder::new(
-                message_id(job),
-                &job.route.model,
-            )),
-            Format::OpenAi | Format::Seed => Encoder::OpenAi(providers::openai::ChunkEncoder::new(
-                format!("chatcmpl-{}", job.request_id),
-                &job.route.model,
-                created,
-                include_usage(job),
-            )),
+        let id = response_id(job.plan.format, &job.request_id);
+        match job.plan.format {
+            Format::Anthropic => {
+                Encoder::Anthropic(providers::anthropic::EventEncoder::new(id, model))
+            }
+            Format::OpenAi | Format::Seed => {
+                let include_usage = job.leg(0).is_some_and(|l| l.request.include_usage());
+                Encoder::OpenAi(providers::openai::ChunkEncoder::new(
+                    id,
+                    model,
+                    created,
+                    include_usage,
+                ))
+            }
         }
     }
 
@@ -68,38 +78,33 @@ impl Encoder {
     }
 }
 
-/// Anthropic message ids look like `msg_…`; ours carry the request id.
-fn message_id(job: &Job) -> String {
-    format!("msg_{}", job.request_id.trim_start_matches("req_"))
-}
-
-/// Whether an OpenAI caller asked for the final usage chunk (`stream_options.include_usage`).
-fn include_usage(job: &Job) -> bool {
-    let options = job.request.extra.get("stream_options");
-    options
-        .and_then(|o| o.get("include_usage"))
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false)
-}
-
-/// Moves bytes from the upstream to the caller, translating on the way.
+/// Moves bytes from the upstream to the caller, translating and counting on the way.
 struct Pump {
     upstream: ByteStream,
     decoder: StreamDecoder,
     encoder: Encoder,
+    meter: Meter,
     end: Option<oneshot::Sender<StreamEnd>>,
     request_id: String,
 }
 
 impl Pump {
-    fn report(&mut self, status: u16, error_code: Option<String>) {
-        if let Some(end) = self.end.take() {
-            let usage = self.decoder.usage().unwrap_or_default();
-            let _ = end.send(StreamEnd {
+    fn report(&mut self, status: u16, error_code: Option<String>, end: End) {
+        if let Some(sender) = self.end.take() {
+            let _ = sender.send(StreamEnd {
                 status,
                 error_code,
-                usage,
+                end,
+                usage: self.decoder.usage(),
+                meter: self.meter.clone(),
             });
+        }
+    }
+
+    fn encode(&mut self, deltas: &[Delta], out: &mut String) {
+        for delta in deltas {
+            self.meter.sent(delta);
+            self.encoder.encode(delta, out);
         }
     }
 
@@ -112,18 +117,18 @@ impl Pump {
                 Some(Ok(bytes)) => self.decoder.feed(&bytes),
                 Some(Err(_)) => Err(UpstreamError::Truncated),
                 None => self.decoder.finish().map(|deltas| {
-                    deltas.iter().for_each(|d| self.encoder.encode(d, &mut out));
+                    self.encode(&deltas, &mut out);
                     self.encoder.close(&mut out);
-                    self.report(200, None);
+                    self.report(200, None, End::Complete);
                     Vec::new()
                 }),
             };
             match deltas {
-                Ok(deltas) => deltas.iter().for_each(|d| self.encoder.encode(d, &mut out)),
+                Ok(deltas) => self.encode(&deltas, &mut out),
                 Err(err) => {
                     let error = err.to_api_error();
                     out.push_str(&self.encoder.error(&error, &self.request_id));
-                    self.report(error.status(), Some(error.code.to_string()));
+                    self.report(error.status(), Some(error.code.to_string()), End::Cut);
                 }
             }
             if self.end.is_none() {
@@ -135,33 +140,37 @@ impl Pump {
 }
 
 impl Drop for Pump {
-    /// The caller went away before the end: record what the upstream billed so far.
+    /// The caller went away before the end: what was generated so far still counts.
     fn drop(&mut self) {
-        self.report(499, Some("client_closed".to_string()));
+        self.report(499, Some("client_closed".to_string()), End::Cut);
     }
 }
 
-pub async fn respond(env: &Env, ctx: &Context, job: Job, admission: Option<Admission>) -> Reply {
-    let called = call_with_fallbacks(&job, |http, kind, timeout| async move {
-        upstream::send(&http, timeout)
-            .await
-            .map(|answer| (answer, kind))
-    })
-    .await?;
-    let mut finish = Finish {
-        attempts: called.attempts,
-        upstream_ms: called.upstream_ms,
-        cached: false,
+/// Streams `answer` (the upstream's accepted stream) to the caller; records when the stream ends.
+pub fn respond(
+    env: &Env,
+    ctx: &Context,
+    job: Job,
+    admission: Option<Admission>,
+    mut answer: Answer,
+    kind: ProviderKind,
+    mut finish: Finish,
+) -> Reply {
+    let Some(leg) = job.leg(finish.leg) else {
+        return Err(kit::Fault::Data("a stream without a route".into()));
     };
-    let ((mut answer, kind), route) = match called.result {
-        Ok(value) => value,
-        Err(err) => return reply::failure(env, ctx, &job, admission, &err, finish),
+    let meter = Meter::new(leg);
+    let encoder = Encoder::new(&job, job.model());
+    let upstream = match answer.response.stream() {
+        Ok(upstream) => upstream,
+        Err(e) => return Err(reply::fault(env, ctx, &job, admission, e.into(), finish)),
     };
     let (end_tx, end_rx) = oneshot::channel::<StreamEnd>();
     let pump = Pump {
-        upstream: answer.response.stream()?,
+        upstream,
         decoder: StreamDecoder::new(kind),
-        encoder: Encoder::new(&job),
+        encoder,
+        meter: meter.clone(),
         end: Some(end_tx),
         request_id: job.request_id.clone(),
     };
@@ -182,18 +191,20 @@ pub async fn respond(env: &Env, ctx: &Context, job: Job, admission: Option<Admis
         let end = end_rx.await.unwrap_or(StreamEnd {
             status: 499,
             error_code: Some("client_closed".into()),
-            usage: Usage::default(),
+            end: End::Cut,
+            usage: None,
+            meter,
         });
         finish.upstream_ms = (kit::clock::tick_ms() - job.started_ms - overhead_ms).max(0.0);
+        let tally = end.meter.tally(end.end, end.usage);
         let outcome = Outcome {
             status: end.status,
             error_code: end.error_code,
-            route: Some(&route),
-            usage: end.usage,
+            tally,
             finish,
         };
         let event = reply::usage_event(&job, &outcome);
-        let settle = reply::settle_call(admission, &end.usage);
+        let settle = reply::settle_call(admission, tally.settle_tokens);
         reply::record(&env, job.principal.instance_id.clone(), settle, event).await;
     });
     Ok(response)

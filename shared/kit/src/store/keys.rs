@@ -209,7 +209,8 @@ async fn reread(
         .map(StoredKey::from))
 }
 
-/// What a cache miss resolves a key hash to: the principal, with the owning user's current role.
+/// What a cache miss resolves a key hash to: the principal with the owning user's current standing (role
+/// and instance access, see [`Principal::with_standing`]), so a demotion or a lost instance reaches the key.
 pub async fn find_principal(db: &Db, key_hash: &str) -> Result<Option<Principal>, Fault> {
     #[derive(Deserialize)]
     struct P {
@@ -225,27 +226,34 @@ pub async fn find_principal(db: &Db, key_hash: &str) -> Result<Option<Principal>
         expires_at: Option<i64>,
         revoked_at: Option<i64>,
         allowed_models: Option<String>,
+        granted: i64,
     }
     let row: Option<P> = db
         .one(
             "SELECT k.id, k.prefix, k.name, k.org_id, k.instance_id, k.project_id, k.user_id, u.role, k.scopes, \
-             k.expires_at, k.revoked_at, k.allowed_models FROM api_keys k LEFT JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?1",
+             k.expires_at, k.revoked_at, k.allowed_models, EXISTS (SELECT 1 FROM user_instance_access a \
+             WHERE a.user_id = k.user_id AND a.instance_id = k.instance_id) AS granted \
+             FROM api_keys k LEFT JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?1",
             &[Arg::Text(key_hash)],
         )
         .await?;
-    Ok(row.map(|p| Principal {
-        key_id: p.id,
-        key_prefix: p.prefix,
-        name: p.name,
-        org_id: p.org_id,
-        instance_id: p.instance_id,
-        project_id: p.project_id,
-        user_id: p.user_id,
-        role: p.role.and_then(|r| r.parse::<Role>().ok()),
-        scopes: parse_scopes(&p.scopes),
-        expires_at: p.expires_at,
-        revoked_at: p.revoked_at,
-        allowed_models: p.allowed_models.and_then(|m| serde_json::from_str(&m).ok()),
+    Ok(row.map(|p| {
+        Principal {
+            key_id: p.id,
+            key_prefix: p.prefix,
+            name: p.name,
+            org_id: p.org_id,
+            instance_id: p.instance_id,
+            project_id: p.project_id,
+            user_id: p.user_id,
+            role: p.role.and_then(|r| r.parse::<Role>().ok()),
+            scopes: parse_scopes(&p.scopes),
+            expires_at: p.expires_at,
+            revoked_at: p.revoked_at,
+            allowed_models: p.allowed_models.and_then(|m| serde_json::from_str(&m).ok()),
+            access_revoked: false,
+        }
+        .with_standing(p.granted != 0)
     }))
 }
 

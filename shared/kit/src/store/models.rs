@@ -21,7 +21,6 @@ pub(crate) struct Row {
     provider: Provider,
     upstream_model: String,
     provider_key: Option<String>,
-    base_url: Option<String>,
     capabilities: String,
     input_price_per_mtok: Option<f64>,
     output_price_per_mtok: Option<f64>,
@@ -41,7 +40,9 @@ impl From<Row> for ModelConfig {
             provider: r.provider,
             upstream_model: r.upstream_model,
             provider_key: r.provider_key,
-            base_url: r.base_url,
+            // A value stored before base URLs moved to provider keys is ignored (and cleared on update):
+            // a model is served where its provider key says, so the key's secret goes nowhere else.
+            base_url: None,
             capabilities: json_column(&r.capabilities),
             input_price_per_mtok: r.input_price_per_mtok,
             output_price_per_mtok: r.output_price_per_mtok,

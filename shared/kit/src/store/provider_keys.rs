@@ -6,7 +6,7 @@ use super::{last_rows, Arg, Db};
 use crate::fault::Fault;
 use serde::Deserialize;
 use serde_json::json;
-use tenancy::inputs::Provider;
+use tenancy::inputs::{url_host, Provider};
 use tenancy::records::ProviderKeyRecord;
 
 const COLUMNS: &str = "name, provider, hint, base_url, created_at, updated_at";
@@ -52,7 +52,9 @@ pub struct Sealed<'a> {
     pub base_url: Option<&'a str>,
 }
 
-/// Sets or replaces the provider key `name` of an instance.
+/// Sets or replaces the provider key `name` of an instance. Audit entries name the upstream by host only
+/// (a URL's path or query may carry more than an address); replacing a key with another `base_url` also
+/// writes `provider_key.base_url_change` with the old and the new host.
 pub async fn set(
     w: &Writer<'_>,
     org_id: &str,
@@ -74,23 +76,60 @@ pub async fn set(
             Arg::opt_text(key.base_url),
         ],
     )?;
-    let detail = json!({"provider": provider, "hint": key.hint, "base_url": key.base_url});
-    let audit = w.audit(&event(
-        org_id,
-        instance_id,
-        key.name,
-        "provider_key.set",
-        detail,
-    ))?;
-    let read = w.db.stmt(
+    let new_host = key.base_url.and_then(url_host);
+    let detail = json!({"provider": provider, "hint": key.hint, "base_url_host": new_host});
+    let mut batch = vec![
+        upsert,
+        w.audit(&event(
+            org_id,
+            instance_id,
+            key.name,
+            "provider_key.set",
+            detail,
+        ))?,
+    ];
+    if let Some(old) = current_base_url(w.db, instance_id, key.name).await? {
+        if old.as_deref() != key.base_url {
+            let detail =
+                json!({"old_host": old.as_deref().and_then(url_host), "new_host": new_host});
+            let change = event(
+                org_id,
+                instance_id,
+                key.name,
+                "provider_key.base_url_change",
+                detail,
+            );
+            batch.push(w.audit(&change)?);
+        }
+    }
+    batch.push(w.db.stmt(
         &format!("SELECT {COLUMNS} FROM provider_keys WHERE instance_id = ?1 AND name = ?2"),
         &[Arg::Text(instance_id), Arg::Text(key.name)],
-    )?;
-    let results = w.db.batch(vec![upsert, audit, read]).await?;
+    )?);
+    let results = w.db.batch(batch).await?;
     Ok(last_rows::<Row>(&results)?
         .into_iter()
         .next()
         .map(ProviderKeyRecord::from))
+}
+
+/// The stored key's `base_url`: `None` when there is no such key, `Some(None)` when it has none.
+async fn current_base_url(
+    db: &Db,
+    instance_id: &str,
+    name: &str,
+) -> Result<Option<Option<String>>, Fault> {
+    #[derive(Deserialize)]
+    struct B {
+        base_url: Option<String>,
+    }
+    let row: Option<B> = db
+        .one(
+            "SELECT base_url FROM provider_keys WHERE instance_id = ?1 AND name = ?2",
+            &[Arg::Text(instance_id), Arg::Text(name)],
+        )
+        .await?;
+    Ok(row.map(|r| r.base_url))
 }
 
 /// Every provider key of an instance (an instance has a handful: no paging needed beyond a cap).

@@ -2,6 +2,7 @@
 //! request. A Durable Object runs calls one at a time, so interleaving calls is what
 //! concurrency looks like to the limiter.
 
+use super::persistence::tests::Store;
 use super::*;
 use crate::{Limit, WINDOW_SECS};
 
@@ -223,6 +224,7 @@ fn simulate(seed: u64, overrun: bool) {
         overrun,
         seen: [0; 4],
     };
+    let mut store = Store::default();
     let mut admits = 0;
     while admits < 1_000 {
         if run.rng.chance(70) {
@@ -234,11 +236,19 @@ fn simulate(seed: u64, overrun: bool) {
                 admits += 1;
             }
             65..=94 => run.settle(),
-            95..=97 => run.limiter.prune(run.now_ms),
-            _ => {
+            95..=96 => run.limiter.prune(run.now_ms),
+            // What remains to save is not part of the value: save it before.
+            97 => {
+                store.save(&mut run.limiter);
                 let json = serde_json::to_string(&run.limiter).unwrap();
                 run.limiter = serde_json::from_str(&json).unwrap();
             }
+            // A restart right after a save: the Durable Object comes back from what it stored.
+            98 => {
+                store.save(&mut run.limiter);
+                run.limiter = store.load();
+            }
+            _ => store.save(&mut run.limiter),
         }
         assert!(run.limiter.scopes() <= SCOPES);
     }

@@ -59,6 +59,23 @@ impl UpstreamError {
         )
     }
 
+    /// What kind of failure this is, for logs: never the upstream's body or message.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "rate limited",
+            Self::Overloaded { .. } => "overloaded",
+            Self::Server { .. } => "server error",
+            Self::Auth { .. } => "auth rejected",
+            Self::BadRequest { .. } => "bad request",
+            Self::ContentPolicy { .. } => "content policy",
+            Self::NotFound { .. } => "not found",
+            Self::Malformed { .. } => "malformed body",
+            Self::Truncated => "truncated",
+            Self::Timeout => "timeout",
+            Self::Network { .. } => "network",
+        }
+    }
+
     /// The wait the provider asked for, if any.
     pub fn retry_after_ms(&self) -> Option<u64> {
         match self {

@@ -36,6 +36,7 @@ fn key(
         expires_at: None,
         revoked_at: None,
         allowed_models: None,
+        access_revoked: false,
     })
 }
 
@@ -214,4 +215,24 @@ fn users_reach_instances_by_role_or_grant() {
     assert!(user_reaches_instance(Role::Member, &granted, "insA"));
     assert!(!user_reaches_instance(Role::Member, &granted, "insB"));
     assert!(!user_reaches_instance(Role::Viewer, &[], "insA"));
+}
+
+#[test]
+fn the_current_role_caps_the_scopes_of_existing_keys() {
+    let cases: [(Option<Role>, &[Scope], &[Scope]); 8] = [
+        (None, &[G, R, W], &[G, R, W]),
+        (Some(Role::Owner), &[G, W], &[G, W]),
+        (Some(Role::Admin), &[G, W], &[G, W]),
+        (Some(Role::Member), &[G, W], &[G, R]),
+        (Some(Role::Member), &[G, R, W], &[G, R]),
+        (Some(Role::Viewer), &[G], &[]),
+        (Some(Role::Viewer), &[G, W], &[R]),
+        (Some(Role::Viewer), &[R, W], &[R]),
+    ];
+    for (role, scopes, want) in cases {
+        assert_eq!(effective_scopes(role, scopes), want, "{role:?} {scopes:?}");
+        // What the cap leaves is always something a new key of that role could be given.
+        let capped = effective_scopes(role, scopes);
+        assert!(capped.is_empty() || role_caps(role, &capped).is_ok());
+    }
 }

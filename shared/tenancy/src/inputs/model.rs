@@ -43,6 +43,7 @@ pub struct NewModelConfig {
     pub upstream_model: String,
     #[serde(default)]
     pub provider_key: Option<String>,
+    /// Refused when given (see [`no_model_base_url`]); read only to say so clearly.
     #[serde(default)]
     pub base_url: Option<String>,
     #[serde(default)]
@@ -66,7 +67,7 @@ impl Validate for NewModelConfig {
         model_id("id", &self.id)?;
         upstream_model("upstream_model", &self.upstream_model)?;
         optional("provider_key", self.provider_key.as_deref(), slug)?;
-        optional("base_url", self.base_url.as_deref(), base_url)?;
+        no_model_base_url(self.base_url.as_deref())?;
         capabilities(self.capabilities.as_deref())?;
         prices(
             self.input_price_per_mtok,
@@ -75,12 +76,7 @@ impl Validate for NewModelConfig {
         )?;
         max_output_tokens(self.max_output_tokens)?;
         fallbacks(self.fallbacks.as_deref().unwrap_or_default())?;
-        check_consistency(
-            &self.id,
-            self.provider,
-            self.base_url.as_deref(),
-            self.fallbacks.as_deref().unwrap_or_default(),
-        )
+        check_consistency(&self.id, self.fallbacks.as_deref().unwrap_or_default())
     }
 }
 
@@ -97,7 +93,7 @@ impl NewModelConfig {
             provider: self.provider,
             upstream_model: self.upstream_model,
             provider_key: self.provider_key,
-            base_url: self.base_url,
+            base_url: None,
             input_price_per_mtok: self.input_price_per_mtok,
             output_price_per_mtok: self.output_price_per_mtok,
             price_per_image: self.price_per_image,
@@ -121,6 +117,7 @@ pub struct ModelConfigPatch {
     pub upstream_model: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub provider_key: Option<Option<String>>,
+    /// Only `null` is accepted (it clears a value stored before base URLs moved to provider keys).
     #[serde(default, deserialize_with = "nullable")]
     pub base_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
@@ -152,11 +149,7 @@ impl Validate for ModelConfigPatch {
             self.provider_key.as_ref().and_then(Option::as_deref),
             slug,
         )?;
-        optional(
-            "base_url",
-            self.base_url.as_ref().and_then(Option::as_deref),
-            base_url,
-        )?;
+        no_model_base_url(self.base_url.as_ref().and_then(Option::as_deref))?;
         capabilities(self.capabilities.as_ref().and_then(Option::as_deref))?;
         prices(
             self.input_price_per_mtok.flatten(),
@@ -182,7 +175,7 @@ impl ModelConfigPatch {
         next.provider = provider;
         set(&mut next.upstream_model, self.upstream_model);
         set(&mut next.provider_key, self.provider_key);
-        set(&mut next.base_url, self.base_url);
+        next.base_url = None;
         if let Some(capabilities) = self.capabilities {
             next.capabilities = capabilities.unwrap_or_else(|| Capability::defaults_for(provider));
         }
@@ -195,12 +188,7 @@ impl ModelConfigPatch {
         }
         set(&mut next.enabled, self.enabled);
         next.updated_at = now_ms;
-        check_consistency(
-            &next.id,
-            next.provider,
-            next.base_url.as_deref(),
-            &next.fallbacks,
-        )?;
+        check_consistency(&next.id, &next.fallbacks)?;
         Ok(next)
     }
 }
@@ -238,6 +226,21 @@ fn upstream_model(field: &str, value: &str) -> Result<(), ApiError> {
     ))
 }
 
+/// A model config has no upstream address of its own: it goes where its provider key says, so that a
+/// provider key's secret is only ever sent to the address it was stored with.
+fn no_model_base_url(value: Option<&str>) -> Result<(), ApiError> {
+    match value {
+        Some(_) => Err(ApiError::unprocessable(
+            "base_url",
+            "a model config cannot set base_url; set it on the provider key \
+             (PUT /admin/instances/{instance_id}/provider-keys/{name})",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The shape of an upstream URL: `http://` or `https://` and a host. Where it may point is
+/// [`super::provider::check_upstream`]'s concern.
 pub fn base_url(field: &str, value: &str) -> Result<(), ApiError> {
     let rest = value
         .strip_prefix("https://")
@@ -301,18 +304,7 @@ fn fallbacks(list: &[String]) -> Result<(), ApiError> {
 }
 
 /// Rules across fields, checked on the config as it would be stored.
-fn check_consistency(
-    id: &str,
-    provider: Provider,
-    base_url: Option<&str>,
-    fallbacks: &[String],
-) -> Result<(), ApiError> {
-    if provider == Provider::OpenaiCompatible && base_url.is_none() {
-        return Err(ApiError::unprocessable(
-            "base_url",
-            "is required for provider openai_compatible",
-        ));
-    }
+fn check_consistency(id: &str, fallbacks: &[String]) -> Result<(), ApiError> {
     if let Some(index) = fallbacks.iter().position(|fallback| fallback == id) {
         return Err(ApiError::unprocessable(
             &format!("fallbacks[{index}]"),

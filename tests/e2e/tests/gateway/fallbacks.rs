@@ -81,11 +81,18 @@ async fn rejected_provider_key_falls_back(ctx: &Ctx) -> Result<(), String> {
 async fn unreachable_base_url_falls_back(ctx: &Ctx) -> Result<(), String> {
     let t = tenant(ctx, "fb-url").await?;
     let dead = format!("http://127.0.0.1:{}/v1", free_port()?);
+    put_provider_key(
+        ctx,
+        &t.instance_id,
+        "openai-down",
+        json!({"api_key": "sk-e2e-down", "provider": "openai", "base_url": dead}),
+    )
+    .await?;
     add_model(
         ctx,
         &t.instance_id,
         json!({"id": "gpt-down", "provider": "openai", "upstream_model": "gpt-4o",
-               "base_url": dead, "fallbacks": ["no-such-model", GPT]}),
+               "provider_key": "openai-down", "fallbacks": ["no-such-model", GPT]}),
     )
     .await?;
     let key = fault_key("fb-url");

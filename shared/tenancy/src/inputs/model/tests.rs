@@ -57,12 +57,12 @@ fn defaults_on_create() {
 fn full_create_body() {
     let config = stored(
         r#"{"id":"local","provider":"openai_compatible","upstream_model":"llama-3",
-        "provider_key":"local-llm","base_url":"http://127.0.0.1:8080/v1",
+        "provider_key":"local-llm",
         "capabilities":["chat"],"input_price_per_mtok":0,"output_price_per_mtok":1.5,
         "price_per_image":null,"max_output_tokens":1000000,"fallbacks":["gpt-4o"],"enabled":false}"#,
     );
     assert_eq!(config.provider, Provider::OpenaiCompatible);
-    assert_eq!(config.base_url.as_deref(), Some("http://127.0.0.1:8080/v1"));
+    assert_eq!(config.base_url, None);
     assert_eq!(config.capabilities, vec![Capability::Chat]);
     assert_eq!(config.input_price_per_mtok, Some(0.0));
     assert_eq!(config.max_output_tokens, Some(1_000_000));
@@ -80,19 +80,14 @@ fn create_rejections() {
             "id: must be 1-64 characters",
         ),
         (
-            r#"{"id":"x","provider":"openai_compatible","upstream_model":"u"}"#.to_string(),
+            format!(r#"{{"id":"x",{base},"base_url":"http://evil.example.test/v1"}}"#),
             422,
-            "base_url: is required for provider openai_compatible",
+            "base_url: a model config cannot set base_url; set it on the provider key",
         ),
         (
-            format!(r#"{{"id":"x",{base},"base_url":"ftp://h"}}"#),
-            400,
-            "base_url: must be an http",
-        ),
-        (
-            format!(r#"{{"id":"x",{base},"base_url":"https://"}}"#),
-            400,
-            "base_url: must be an http",
+            format!(r#"{{"id":"x",{base},"base_url":"https://api.openai.com/v1"}}"#),
+            422,
+            "base_url: a model config cannot set base_url",
         ),
         (
             format!(r#"{{"id":"x",{base},"provider_key":"Bad"}}"#),
@@ -230,12 +225,8 @@ fn patch_capabilities_null_restores_provider_defaults() {
 
 #[test]
 fn patch_rules_span_fields() {
-    let err = patched(r#"{"provider":"openai_compatible"}"#).unwrap_err();
-    assert_eq!(
-        (err.status(), err.message.as_str()),
-        (422, "base_url: is required for provider openai_compatible")
-    );
-    let ok = patched(r#"{"provider":"openai_compatible","base_url":"https://llm.internal/v1"}"#);
+    // An openai_compatible model is served where its provider key's base_url says.
+    let ok = patched(r#"{"provider":"openai_compatible"}"#);
     assert_eq!(ok.unwrap().provider, Provider::OpenaiCompatible);
     let err = patched(r#"{"fallbacks":["gpt"]}"#).unwrap_err();
     assert_eq!(
@@ -249,9 +240,9 @@ fn patch_field_rejections() {
     let cases = [
         (r#"{"id":"other"}"#, 400, "id: unknown field"),
         (
-            r#"{"base_url":"localhost"}"#,
-            400,
-            "base_url: must be an http",
+            r#"{"base_url":"https://evil.example.test/v1"}"#,
+            422,
+            "base_url: a model config cannot set base_url",
         ),
         (
             r#"{"price_per_image":-2}"#,
@@ -279,6 +270,16 @@ fn patch_field_rejections() {
         assert_eq!(err.status(), status, "{json} → {}", err.message);
         assert!(err.message.starts_with(prefix), "{json} → {}", err.message);
     }
+}
+
+#[test]
+fn a_patch_clears_a_stored_model_base_url() {
+    let mut legacy = current();
+    legacy.base_url = Some("http://evil.example.test/v1".into());
+    let patch: ModelConfigPatch = parse(r#"{"base_url":null}"#).unwrap();
+    assert_eq!(patch.apply(&legacy, NOW + 1).unwrap().base_url, None);
+    let patch: ModelConfigPatch = parse(r#"{"enabled":false}"#).unwrap();
+    assert_eq!(patch.apply(&legacy, NOW + 1).unwrap().base_url, None);
 }
 
 #[test]
