@@ -31,14 +31,7 @@ pub fn success(
     finish: Finish,
 ) -> Reply {
     let leg = job.leg(finish.leg);
-    let body = generation::render::render(
-        job.plan.format,
-        response,
-        job.model(),
-        &job.request_id,
-        clock::now_ms() / 1000,
-    );
-    let mut reply = Response::from_bytes(serde_json::to_vec(&body)?)?;
+    let mut reply = whole_response(job, response)?;
     decorate(
         reply.headers_mut(),
         job,
@@ -56,6 +49,18 @@ pub fn success(
     };
     after(env, ctx, job, admission, &outcome);
     Ok(reply)
+}
+
+/// A whole answer rendered in the caller's format, under the model name the caller used.
+fn whole_response(job: &Job, response: &ChatResponse) -> Result<Response, Fault> {
+    let body = generation::render::render(
+        job.plan.format,
+        response,
+        job.model(),
+        &job.request_id,
+        clock::now_ms() / 1000,
+    );
+    Ok(Response::from_bytes(serde_json::to_vec(&body)?)?)
 }
 
 /// The upstream failed for good (after retries and fallbacks).
@@ -130,14 +135,7 @@ pub fn from_cache(env: &Env, ctx: &Context, job: &Job, hit: &ChatResponse) -> Re
         cached: true,
         ..Finish::default()
     };
-    let body = generation::render::render(
-        job.plan.format,
-        hit,
-        job.model(),
-        &job.request_id,
-        clock::now_ms() / 1000,
-    );
-    let mut reply = Response::from_bytes(serde_json::to_vec(&body)?)?;
+    let mut reply = whole_response(job, hit)?;
     decorate(reply.headers_mut(), job, None, finish, "application/json")?;
     let outcome = Outcome {
         status: 200,

@@ -22,7 +22,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// A provider key `openai-revoked` the simulator refuses (401).
-async fn rejected_key(ctx: &Ctx, instance_id: &str) -> Result<(), String> {
+pub async fn rejected_key(ctx: &Ctx, instance_id: &str) -> Result<(), String> {
     put_provider_key(
         ctx,
         instance_id,

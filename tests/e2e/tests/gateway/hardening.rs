@@ -10,8 +10,7 @@ use serde_json::{json, Value};
 use crate::rate_limits::split;
 use crate::streams::read_openai;
 use crate::tenant::{
-    add_key, add_model, attempts, await_usage, count, group, put_policy, put_provider_key, tenant,
-    upstream, CLAUDE, GPT,
+    add_key, add_model, attempts, await_usage, count, group, put_policy, tenant, CLAUDE, GPT,
 };
 use crate::wire::{chat_body, fault_key, post, str_at, streamed, user, CHAT};
 
@@ -168,13 +167,7 @@ async fn client_cut_streams_are_counted_and_keep_their_reservation(
 /// Fallbacks used to skip their provider's limits and the key's allow-list.
 async fn fallbacks_pass_their_own_limits_and_the_allow_list(ctx: &Ctx) -> Result<(), String> {
     let t = tenant(ctx, "fb-limits").await?;
-    put_provider_key(
-        ctx,
-        &t.instance_id,
-        "openai-revoked",
-        json!({"api_key": "sk-invalid", "provider": "openai", "base_url": upstream()?.v1()}),
-    )
-    .await?;
+    crate::fallbacks::rejected_key(ctx, &t.instance_id).await?;
     add_model(
         ctx,
         &t.instance_id,
