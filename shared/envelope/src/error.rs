@@ -235,6 +235,17 @@ impl ApiError {
         Self::new(ErrorKind::Unavailable, "service_unavailable", message)
     }
 
+    /// 503 `rate_limiter_unavailable` with `Retry-After: 1`: the rate limiter could not be asked, so the
+    /// request was not admitted (nothing was sent upstream).
+    pub fn rate_limiter_unavailable() -> Self {
+        Self::new(
+            ErrorKind::Unavailable,
+            "rate_limiter_unavailable",
+            "the rate limiter did not answer in time; nothing was sent upstream, retry shortly",
+        )
+        .with_retry_after(1)
+    }
+
     /// The envelope `{"error":{"type","code","message","param","request_id"}}`.
     pub fn to_json(&self, request_id: &str) -> String {
         let body = Envelope {

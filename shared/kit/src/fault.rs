@@ -15,6 +15,10 @@ pub enum Fault {
     Data(String),
     #[error("setting {0} is missing or empty")]
     Misconfigured(&'static str),
+    /// The rate limiter could not be asked (unreachable, failed, or too slow): nothing is admitted
+    /// without it, and the client is told to retry shortly.
+    #[error("rate limiter unavailable: {0}")]
+    LimiterUnavailable(String),
 }
 
 impl Fault {
@@ -22,6 +26,7 @@ impl Fault {
     pub fn client_error(&self) -> ApiError {
         match self {
             Fault::Api(e) => e.clone(),
+            Fault::LimiterUnavailable(_) => ApiError::rate_limiter_unavailable(),
             _ => ApiError::internal(),
         }
     }
@@ -34,5 +39,21 @@ impl Fault {
 impl From<serde_json::Error> for Fault {
     fn from(e: serde_json::Error) -> Self {
         Fault::Data(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_limiter_is_503_with_retry_after_and_its_cause_stays_inside() {
+        let fault = Fault::LimiterUnavailable("the DO answered 500: storage read failed".into());
+        assert!(fault.is_internal(), "the cause is logged");
+        let error = fault.client_error();
+        assert_eq!(error.status(), 503);
+        assert_eq!(error.code, "rate_limiter_unavailable");
+        assert_eq!(error.retry_after_secs, Some(1));
+        assert!(!error.to_json("req_1").contains("storage"));
     }
 }

@@ -75,8 +75,12 @@ pub async fn fetch(req: &Outbound<'_>, signal: Option<&AbortSignal>) -> Result<R
 }
 
 /// `stub.fetch(url, init)` on a Durable Object stub.
-pub async fn fetch_stub(stub: &RawStub, req: &Outbound<'_>) -> Result<Response, JsValue> {
-    let init = req.init(None)?;
+pub async fn fetch_stub(
+    stub: &RawStub,
+    req: &Outbound<'_>,
+    signal: Option<&AbortSignal>,
+) -> Result<Response, JsValue> {
+    let init = req.init(signal)?;
     JsFuture::from(stub.fetch(req.url, &init))
         .await
         .map(JsCast::unchecked_into)

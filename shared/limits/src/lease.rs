@@ -177,6 +177,18 @@ impl Leases {
     pub fn is_empty(&self) -> bool {
         self.held.is_empty()
     }
+
+    /// The scopes of every held grant.
+    pub fn scopes(&self) -> Vec<String> {
+        let mut scopes: Vec<String> = self
+            .held
+            .values()
+            .flat_map(|h| h.grant.scopes.iter().cloned())
+            .collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes
+    }
 }
 
 #[cfg(test)]

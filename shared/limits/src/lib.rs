@@ -10,11 +10,14 @@
 
 mod admission;
 mod check;
+pub mod gate;
 pub mod lease;
 mod limiter;
 mod window;
 
 pub use admission::{retry_after_secs, Admission, Grant, Quota, Release, Reservation};
 pub use check::{Check, Limit};
-pub use limiter::{Changes, EntryState, Header, Limiter, ScopeState, MAX_OUTSTANDING};
+pub use limiter::{
+    Changes, EntryState, Header, Limiter, ScopeState, MAX_OUTSTANDING, SETTLE_WITHIN_MS,
+};
 pub use window::WINDOW_SECS;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::admission::{Admission, Grant, Release, Reservation};
 use crate::check::{evaluate, quota, Check, Verdict};
-use crate::window::{is_live, second_of, Window};
+use crate::window::{second_of, Window, WINDOW_SECS};
 
 use persistence::Dirty;
 pub use persistence::{Changes, EntryState, Header, ScopeState};
@@ -16,11 +16,17 @@ pub use persistence::{Changes, EntryState, Header, ScopeState};
 /// callers never settle.
 pub const MAX_OUTSTANDING: usize = 16_384;
 
+/// How long after its admission a reservation may still be settled: the window, plus the longest a
+/// request may run and its settlement be retried (a stream of several minutes, a slow flush). Tokens
+/// settled after their bucket left the window are counted in the current second instead, so a long
+/// request's real usage is never dropped.
+pub const SETTLE_WITHIN_MS: u64 = (WINDOW_SECS + 600) * 1_000;
+
 /// A reservation or grant that may still be settled or released. `tokens` is what settles may still
 /// correct (a reservation's tokens; a grant's tokens less what was settled or released), `requests` what a
 /// release may still give back (a grant's requests until its one release). Settling a reservation consumes
 /// it whole, which makes settle idempotent; a grant's settles and release are bounded by what it holds.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Outstanding {
     id: u64,
     at_ms: u64,
@@ -29,6 +35,10 @@ pub(crate) struct Outstanding {
     requests: u64,
     #[serde(default)]
     grant: bool,
+    /// A grant's scopes (while it is unreleased, a holder somewhere will give its rest back when its second
+    /// ends: a refusal in these scopes may pass then). Empty for a plain reservation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    scopes: Vec<String>,
 }
 
 /// A grant takes at most this share of what remains in every scope (1/8): capacity parked in a grant is
@@ -89,7 +99,7 @@ impl Limiter {
             admitted: reservation.is_some(),
             never: verdict == Verdict::Never,
             retry_after_ms: match verdict {
-                Verdict::Wait(ms) => ms,
+                Verdict::Wait(ms) => ms.min(self.parked_until_ms(now_ms, checks)),
                 Verdict::Fits | Verdict::Never => 0,
             },
             reservation,
@@ -99,9 +109,10 @@ impl Limiter {
     }
 
     /// Replaces the reserved tokens by `actual_tokens` in the bucket the reservation was
-    /// recorded in, in every scope it touched. Returns whether anything was corrected: a
-    /// reservation already settled, older than the window, or not issued by this limiter is a
-    /// no-op.
+    /// recorded in, in every scope it touched; once that bucket has left the window, tokens used beyond
+    /// the reservation count in the current second (and what it reserved too much is moot). Returns
+    /// whether anything was corrected: a reservation already settled, older than [`SETTLE_WITHIN_MS`],
+    /// or not issued by this limiter is a no-op.
     pub fn settle(&mut self, now_ms: u64, reservation: &Reservation, actual_tokens: u64) -> bool {
         let now_ms = self.tick(now_ms);
         self.expire_outstanding(now_ms);
@@ -109,11 +120,15 @@ impl Limiter {
             return false;
         }
         let sec = second_of(reservation.at_ms);
+        let excess = actual_tokens.saturating_sub(reservation.tokens);
         for scope in &reservation.scopes {
-            if let Some(window) = self.scopes.get_mut(scope) {
-                window.correct(sec, reservation.tokens, actual_tokens);
-                self.dirty.scope(scope);
-            }
+            let window = match self.scopes.get_mut(scope) {
+                Some(window) => window,
+                None if excess > 0 => self.scopes.entry(scope.clone()).or_default(),
+                None => continue,
+            };
+            window.correct(now_ms, sec, reservation.tokens, actual_tokens);
+            self.dirty.scope(scope);
         }
         true
     }
@@ -210,6 +225,7 @@ impl Limiter {
             tokens: held,
             requests: if grant { requests } else { 0 },
             grant,
+            scopes: if grant { scopes.clone() } else { Vec::new() },
         });
         Reservation {
             id,
@@ -251,14 +267,36 @@ impl Limiter {
     }
 
     fn expire_outstanding(&mut self, now_ms: u64) {
-        let now_sec = second_of(now_ms);
         while self
             .outstanding
             .front()
-            .is_some_and(|o| !is_live(second_of(o.at_ms), now_sec))
+            .is_some_and(|o| o.at_ms.saturating_add(SETTLE_WITHIN_MS) <= now_ms)
         {
             self.outstanding.pop_front();
         }
+    }
+
+    /// Time until the earliest unreleased grant over one of `checks`' scopes is due back (its holder
+    /// releases it when its second ends), or `u64::MAX` when none is parked: a refusal may pass then.
+    fn parked_until_ms(&self, now_ms: u64, checks: &[Check]) -> u64 {
+        let now_sec = second_of(now_ms);
+        self.outstanding
+            .iter()
+            .rev()
+            .take_while(|o| second_of(o.at_ms) + 1 >= now_sec)
+            .filter(|o| o.grant && o.requests > 0)
+            .filter(|o| {
+                o.scopes
+                    .iter()
+                    .any(|s| checks.iter().any(|c| &c.scope == s))
+            })
+            .map(|o| {
+                ((second_of(o.at_ms) + 1) * 1_000)
+                    .saturating_sub(now_ms)
+                    .max(1)
+            })
+            .min()
+            .unwrap_or(u64::MAX)
     }
 
     fn find_outstanding(&mut self, id: u64, at_ms: u64) -> Option<&mut Outstanding> {

@@ -76,14 +76,19 @@ impl Window {
         }
     }
 
-    /// Replaces `reserved` tokens by `actual` in the bucket of second `sec`, if it still exists.
-    pub(crate) fn correct(&mut self, sec: u64, reserved: u64, actual: u64) {
-        if let Some(b) = self.buckets.iter_mut().find(|b| b.sec == sec) {
+    /// Replaces `reserved` tokens by `actual` in the bucket of second `sec`. Once that bucket has left the
+    /// window, what `actual` exceeds `reserved` by is recorded at `now_ms` instead (it was used; only its
+    /// second is late).
+    pub(crate) fn correct(&mut self, now_ms: u64, sec: u64, reserved: u64, actual: u64) {
+        let live = is_live(sec, second_of(now_ms));
+        if let Some(b) = self.buckets.iter_mut().find(|b| b.sec == sec && live) {
             b.tokens = if actual >= reserved {
                 b.tokens.saturating_add(actual - reserved)
             } else {
                 b.tokens.saturating_sub(reserved - actual)
             };
+        } else if actual > reserved && !live {
+            self.record_many(now_ms, 0, actual - reserved);
         }
     }
 
@@ -184,10 +189,16 @@ mod tests {
     fn correction_saturates_and_ignores_missing_buckets() {
         let mut w = Window::default();
         w.record_many(1_000, 1, 10);
-        w.correct(1, 100, 0);
+        w.correct(1_000, 1, 100, 0);
         assert_eq!(w.usage(1_000).tokens, 0);
-        w.correct(2, 0, 50);
+        // Second 2 is live but holds no bucket (nothing was recorded then): nothing to correct.
+        w.correct(2_000, 2, 0, 50);
         assert_eq!(w.usage(2_000).tokens, 0);
+        // Second 1 has left the window at 61 s: the excess counts now, a shortfall is moot.
+        w.correct(61_000, 1, 10, 70);
+        assert_eq!(w.usage(61_000).tokens, 60);
+        w.correct(62_000, 1, 10, 0);
+        assert_eq!(w.usage(62_000).tokens, 60);
     }
 
     #[test]

@@ -70,7 +70,34 @@ pub struct Stack {
     /// The fresh `--persist-to` directory (D1, KV state) that also holds `stack.log`.
     pub dir: PathBuf,
     pub log: PathBuf,
+    root: PathBuf,
     stopped: bool,
+}
+
+/// `setsid bash scripts/stack up --port <port> --persist-to <dir>`, its output appended to `log`;
+/// returns the child and its process group.
+fn spawn(root: &Path, dir: &Path, log: &Path, port: u16) -> Result<(Child, u32), String> {
+    let out = open_append(log)?;
+    let err = out
+        .try_clone()
+        .map_err(|e| format!("cannot clone log handle: {e}"))?;
+    // The child of a non-leader: `setsid` execs in place (no fork), so the pid is the group id.
+    // At scripts/env.sh's default level ("warn") neither request lines nor the workers' console
+    // output reach the log, and the final leak check would read an empty log.
+    let level = std::env::var("WRANGLER_LOG").unwrap_or_else(|_| "log".to_string());
+    let child = Command::new("setsid")
+        .env("WRANGLER_LOG", level)
+        .args(["bash", "scripts/stack", "up", "--port", &port.to_string()])
+        .arg("--persist-to")
+        .arg(dir)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .spawn()
+        .map_err(|e| format!("cannot spawn scripts/stack up: {e}"))?;
+    let pgid = child.id();
+    Ok((child, pgid))
 }
 
 impl Stack {
@@ -86,35 +113,38 @@ impl Stack {
             .join(format!("{}-{nanos}", std::process::id()));
         fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let log = dir.join("stack.log");
-        let out = open_append(&log)?;
-        let err = out
-            .try_clone()
-            .map_err(|e| format!("cannot clone log handle: {e}"))?;
         let port = free_port()?;
-        // The child of a non-leader: `setsid` execs in place (no fork), so the pid is the group id.
-        // At scripts/env.sh's default level ("warn") neither request lines nor the workers' console
-        // output reach the log, and the final leak check would read an empty log.
-        let level = std::env::var("WRANGLER_LOG").unwrap_or_else(|_| "log".to_string());
-        let child = Command::new("setsid")
-            .env("WRANGLER_LOG", level)
-            .args(["bash", "scripts/stack", "up", "--port", &port.to_string()])
-            .arg("--persist-to")
-            .arg(&dir)
-            .current_dir(root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .spawn()
-            .map_err(|e| format!("cannot spawn scripts/stack up: {e}"))?;
-        let pgid = child.id();
+        let (child, pgid) = spawn(root, &dir, &log, port)?;
         Ok(Stack {
             child,
             pgid,
             port,
             dir,
             log,
+            root: root.to_path_buf(),
             stopped: false,
         })
+    }
+
+    /// Kills the whole stack at once (SIGKILL: no shutdown, like a crash or an eviction), then starts it
+    /// again on the same port with the same persist dir, appending to the same log, and waits until it
+    /// answers. What the platform keeps must survive this.
+    pub async fn crash_and_restart(
+        &mut self,
+        http: &reqwest::Client,
+        bound: Duration,
+    ) -> Result<(), String> {
+        signal_group(self.pgid, "-KILL");
+        let _ = self.child.wait();
+        let deadline = Instant::now() + STOP_GRACE;
+        while signal_group(self.pgid, "-0") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (child, pgid) = spawn(&self.root, &self.dir, &self.log, self.port)?;
+        self.child = child;
+        self.pgid = pgid;
+        self.stopped = false;
+        self.wait_healthy(http, bound).await
     }
 
     pub fn pgid(&self) -> u32 {

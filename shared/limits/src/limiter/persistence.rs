@@ -178,7 +178,7 @@ impl Limiter {
 
     fn entry_state(&self, id: u64) -> Option<EntryState> {
         let at = self.outstanding.binary_search_by_key(&id, |o| o.id).ok()?;
-        self.outstanding.get(at).copied().map(EntryState)
+        self.outstanding.get(at).cloned().map(EntryState)
     }
 }
 

@@ -29,6 +29,8 @@ struct Event {
     id: u64,
     at_ms: u64,
     scopes: Vec<usize>,
+    /// 1 for an admitted request; 0 for the tokens of a settlement that came after its request's window.
+    requests: u64,
     tokens: u64,
     settled: bool,
 }
@@ -48,7 +50,7 @@ impl Model {
         self.events
             .iter()
             .filter(|e| e.scopes.contains(&scope) && counts(e.at_ms, now_ms))
-            .fold((0, 0), |(r, t), e| (r + 1, t + e.tokens))
+            .fold((0, 0), |(r, t), e| (r + e.requests, t + e.tokens))
     }
 
     fn fits(&self, now_ms: u64, checks: &[(usize, Limit)], tokens: u64) -> bool {
@@ -75,14 +77,33 @@ impl Model {
         at - now_ms
     }
 
+    /// In its window a settlement replaces the reservation; later (within `SETTLE_WITHIN_MS`) what it
+    /// used beyond the reservation counts from now on.
     fn settle(&mut self, now_ms: u64, id: u64, actual: u64) -> bool {
-        let event = self.events.iter_mut().find(|e| e.id == id).unwrap();
-        let applies = !event.settled && counts(event.at_ms, now_ms);
+        let event = self
+            .events
+            .iter_mut()
+            .find(|e| e.id == id && e.requests == 1)
+            .unwrap();
+        let applies = !event.settled && now_ms < event.at_ms + SETTLE_WITHIN_MS;
         event.settled = true;
-        if applies {
-            event.tokens = actual;
+        if !applies {
+            return false;
         }
-        applies
+        if counts(event.at_ms, now_ms) {
+            event.tokens = actual;
+        } else if actual > event.tokens {
+            let late = Event {
+                id: u64::MAX,
+                at_ms: now_ms,
+                scopes: event.scopes.clone(),
+                requests: 0,
+                tokens: actual - event.tokens,
+                settled: true,
+            };
+            self.events.push(late);
+        }
+        true
     }
 
     /// Requests (and, unless settles may exceed reservations, tokens) in every 60 s window.
@@ -97,7 +118,7 @@ impl Model {
                 let window = mine
                     .iter()
                     .filter(|e| e.at_ms <= end.at_ms && counts(e.at_ms, end.at_ms));
-                let (r, t) = window.fold((0, 0), |(r, t), e| (r + 1, t + e.tokens));
+                let (r, t) = window.fold((0, 0), |(r, t), e| (r + e.requests, t + e.tokens));
                 assert!(limit.requests_per_minute.is_none_or(|l| r <= l));
                 assert!(!check_tokens || limit.tokens_per_minute.is_none_or(|l| t <= l));
             }
@@ -173,6 +194,7 @@ impl Run {
             id,
             at_ms,
             scopes,
+            requests: 1,
             tokens,
             settled: false,
         });

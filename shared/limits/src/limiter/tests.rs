@@ -91,15 +91,62 @@ fn settling_twice_corrects_once() {
 }
 
 #[test]
-fn settling_after_the_window_is_a_no_op() {
+fn settling_after_the_window_counts_what_was_used_beyond_the_reservation() {
     let mut limiter = Limiter::new();
     let c = checks(&[("key:a", tpm(1_000))]);
-    let old = limiter.admit(0, &c, 900, 0).reservation.unwrap();
-    let fresh = limiter.admit(60_000, &c, 900, 0).reservation.unwrap();
-    assert!(!limiter.settle(60_000, &old, 10_000));
-    let q = &limiter.admit(60_000, &c, 0, 0).quotas[0];
-    assert_eq!(q.remaining_tokens, Some(100));
-    assert!(limiter.settle(60_000, &fresh, 0));
+    let old = limiter.admit(0, &c, 100, 0).reservation.unwrap();
+    let short = limiter.admit(0, &c, 100, 0).reservation.unwrap();
+    let fresh = limiter.admit(60_000, &c, 100, 0).reservation.unwrap();
+    // A long stream that used 700 tokens settles 90 s after its admission: 600 beyond its reservation
+    // count now, once.
+    assert!(limiter.settle(90_000, &old, 700));
+    assert!(!limiter.settle(90_000, &old, 700));
+    // One that used less than it reserved changes nothing any more.
+    assert!(limiter.settle(90_000, &short, 0));
+    let q = &limiter.admit(90_000, &c, 0, 0).quotas[0];
+    assert_eq!(q.remaining_tokens, Some(300));
+    assert!(limiter.settle(90_000, &fresh, 0));
+    // Even when the scope has been pruned meanwhile.
+    let late = limiter.admit(100_000, &c, 50, 0).reservation.unwrap();
+    limiter.prune(200_000);
+    assert_eq!(limiter.scopes(), 0);
+    assert!(limiter.settle(200_000, &late, 250));
+    let q = &limiter.admit(200_000, &c, 0, 0).quotas[0];
+    assert_eq!(q.remaining_tokens, Some(800));
+    // Past SETTLE_WITHIN_MS a settlement is refused.
+    assert!(!limiter.settle(100_000 + SETTLE_WITHIN_MS, &late, 999));
+}
+
+#[test]
+fn a_refusal_retries_when_a_parked_grant_is_due_back() {
+    let mut limiter = Limiter::new();
+    let c = checks(&[("key:a", rpm(40))]);
+    // The first request asks a grant: 40 - 1 = 39 remain, an eighth of them (4) is granted.
+    let first = limiter.admit(10_200, &c, 0, 8);
+    let grant = first.grant.expect("a grant");
+    assert_eq!(grant.requests, 4);
+    for _ in 0..35 {
+        assert!(limiter.admit(10_300, &c, 0, 0).admitted);
+    }
+    // Full: the grant's holder gives its rest back when second 10 ends, 600 ms from now, not in 50 s.
+    let refused = limiter.admit(10_400, &c, 0, 0);
+    assert!(!refused.admitted);
+    assert_eq!(refused.retry_after_ms, 600);
+    let release = Release {
+        id: grant.id,
+        at_ms: grant.at_ms,
+        scopes: grant.scopes.clone(),
+        requests: grant.requests,
+        tokens: 0,
+    };
+    assert!(limiter.release(11_000, &release));
+    for _ in 0..4 {
+        assert!(limiter.admit(11_000, &c, 0, 0).admitted);
+    }
+    // With nothing parked the wait is until the oldest bucket leaves.
+    let refused = limiter.admit(11_000, &c, 0, 0);
+    assert!(!refused.admitted);
+    assert_eq!(refused.retry_after_ms, 59_000);
 }
 
 #[test]
@@ -200,12 +247,14 @@ fn prune_drops_idle_scopes_and_expired_reservations() {
     limiter.prune(60_000);
     assert_eq!(limiter.scopes(), 90);
     limiter.prune(69_999);
+    assert_eq!((limiter.scopes(), limiter.outstanding()), (0, 100));
+    limiter.prune(9_999 + SETTLE_WITHIN_MS);
     assert_eq!((limiter.scopes(), limiter.outstanding()), (0, 0));
     assert_eq!(
         limiter,
         Limiter {
             next_id: 100,
-            clock_ms: 69_999,
+            clock_ms: 9_999 + SETTLE_WITHIN_MS,
             ..Limiter::new()
         }
     );

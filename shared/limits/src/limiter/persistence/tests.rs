@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use super::super::SETTLE_WITHIN_MS;
 use super::*;
 use crate::{Check, Limit, Release};
 
@@ -162,13 +163,21 @@ fn prune_deletes_stored_scopes_and_expired_entries() {
     limiter.prune(61_000);
     let changes = limiter.take_changes();
     assert_eq!(changed_scopes(&changes), [("key:old", false)]);
+    assert_eq!(changes.entries_below, 0, "entries outlive their window");
+    limiter.retake(changes);
+    store.save(&mut limiter);
+    limiter.prune(1_000 + SETTLE_WITHIN_MS);
+    let changes = limiter.take_changes();
     assert_eq!(
         changes.entries_below, 1,
-        "the first entry expired with its second"
+        "the first entry expired SETTLE_WITHIN_MS after its admission"
     );
     limiter.retake(changes);
     store.save(&mut limiter);
-    assert_eq!(store.scopes.keys().collect::<Vec<_>>(), ["key:new"]);
+    assert!(
+        store.scopes.is_empty(),
+        "both scopes idle for the window are gone"
+    );
     assert_eq!(store.entries.keys().collect::<Vec<_>>(), [&1]);
     assert_eq!(store.load(), limiter);
 }
