@@ -49,11 +49,15 @@ impl Meter {
 
     /// Counts a delta on its way to the caller.
     pub fn sent(&mut self, delta: &Delta) {
-        if let Delta::Text(text) = delta {
-            self.completion_estimate = self
-                .completion_estimate
-                .saturating_add(estimate_text_tokens(text));
-        }
+        let text = match delta {
+            Delta::Text(text) => text,
+            Delta::ToolCall { name, .. } => name,
+            Delta::ToolArgs { fragment, .. } => fragment,
+            Delta::Start { .. } | Delta::Finish(_) | Delta::Usage(_) => return,
+        };
+        self.completion_estimate = self
+            .completion_estimate
+            .saturating_add(estimate_text_tokens(text));
     }
 
     /// Counts a whole answer's text (a non-streamed response).

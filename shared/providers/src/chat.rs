@@ -3,7 +3,9 @@
 
 mod request;
 mod response;
+pub(crate) mod tools;
 
 pub(crate) use request::part_text;
 pub use request::{ChatRequest, Content, Message, Role};
 pub use response::{ChatResponse, Choice, Delta, FinishReason, Usage};
+pub use tools::{Tool, ToolCall, ToolChoice};

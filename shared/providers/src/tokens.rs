@@ -14,8 +14,8 @@ const TOKENS_PER_REPLY: u64 = 3;
 /// A flat guess per non-text part (an image at low detail is 85 tokens, at high detail more).
 const TOKENS_PER_OTHER_PART: u64 = 256;
 
-/// Text by [`estimate_text_tokens`], plus per-message overhead; tool definitions passed through
-/// count by their JSON size. An estimate, not a tokenizer, and meant to err high: it reserves
+/// Text by [`estimate_text_tokens`], plus per-message overhead; tool definitions and calls count by
+/// their JSON size. An estimate, not a tokenizer, and meant to err high: it reserves
 /// rate-limit capacity that the upstream's real count settles afterwards.
 pub fn estimate_prompt_tokens(req: &ChatRequest) -> u64 {
     let messages: u64 = req
@@ -23,13 +23,28 @@ pub fn estimate_prompt_tokens(req: &ChatRequest) -> u64 {
         .iter()
         .map(|message| {
             let name = message.name.as_deref().map_or(0, chars_to_tokens);
-            TOKENS_PER_MESSAGE + content_tokens(&message.content) + name
+            let calls: u64 = message
+                .tool_calls
+                .iter()
+                .map(|c| {
+                    chars_to_tokens(&c.id)
+                        + chars_to_tokens(&c.name)
+                        + chars_to_tokens(&c.arguments)
+                })
+                .sum();
+            let answers = message.tool_call_id.as_deref().map_or(0, chars_to_tokens);
+            TOKENS_PER_MESSAGE + content_tokens(&message.content) + name + calls + answers
         })
         .sum();
-    let tools = req
-        .extra
-        .get("tools")
-        .map_or(0, |tools| chars_to_tokens(&tools.to_string()));
+    let tools: u64 = req
+        .tools
+        .iter()
+        .map(|tool| {
+            chars_to_tokens(&tool.name)
+                + tool.description.as_deref().map_or(0, chars_to_tokens)
+                + chars_to_tokens(&tool.parameters.to_string())
+        })
+        .sum();
     messages + tools + TOKENS_PER_REPLY
 }
 
@@ -73,14 +88,7 @@ mod tests {
         ChatRequest {
             model: "m".into(),
             messages,
-            max_tokens: None,
-            temperature: None,
-            top_p: None,
-            stop: Vec::new(),
-            stream: false,
-            user: None,
-            seed: None,
-            extra: serde_json::Map::new(),
+            ..ChatRequest::default()
         }
     }
 
@@ -97,18 +105,34 @@ mod tests {
     #[test]
     fn counts_parts_and_tools() {
         let mut req = request(vec![Message {
-            role: Role::User,
             content: Content::Parts(vec![
                 json!({"type": "text", "text": "abcd"}),
                 json!({"type": "image_url", "image_url": {"url": "https://x"}}),
             ]),
-            name: None,
-            extra: serde_json::Map::new(),
+            ..Message::text(Role::User, "")
         }]);
         assert_eq!(estimate_prompt_tokens(&req), 4 + 2 + 256 + 3);
-        req.extra.insert("tools".into(), json!(["12345678"]));
-        // `["12345678"]` is 12 characters.
+        req.tools.push(crate::chat::Tool {
+            name: "abc".into(),
+            description: Some("123456".into()),
+            parameters: json!({}),
+            strict: None,
+        });
+        // Name 1, description 2, `{}` 1.
         assert_eq!(estimate_prompt_tokens(&req), 4 + 2 + 256 + 3 + 4);
+        req.messages.push(Message {
+            tool_calls: vec![crate::chat::ToolCall {
+                id: "call_1".into(),
+                name: "abc".into(),
+                arguments: "{\"q\":1}".into(),
+            }],
+            ..Message::text(Role::Assistant, "")
+        });
+        // 4 per message, id 2, name 1, arguments 7 characters: 3.
+        assert_eq!(
+            estimate_prompt_tokens(&req),
+            4 + 2 + 256 + 3 + 4 + 4 + 2 + 1 + 3
+        );
     }
 
     #[test]

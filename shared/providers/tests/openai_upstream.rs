@@ -25,6 +25,7 @@ fn non_streamed_completion() {
                 choices: vec![Choice {
                     index: 0,
                     text: "The capital of France is Paris.".into(),
+                    tool_calls: Vec::new(),
                     finish_reason: FinishReason::Stop,
                 }],
                 usage: USAGE,

@@ -58,6 +58,11 @@ impl Ctx {
         }
     }
 
+    /// The repository root.
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
     /// The platform administrator (bootstrap token, as Bearer).
     pub fn admin(&self) -> Api<'_> {
         Api::new(self, Auth::Bearer(self.admin_token.clone()))

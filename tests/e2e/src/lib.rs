@@ -11,6 +11,7 @@ pub mod check;
 pub mod client;
 pub mod ctx;
 pub mod runner;
+pub mod sdk;
 pub mod seed;
 pub mod sim;
 pub mod sse;

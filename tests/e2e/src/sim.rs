@@ -93,6 +93,28 @@ impl Upstream {
     }
 }
 
+impl Upstream {
+    /// The last request body that carried the fault key `key`, as the simulator received it (what the
+    /// gateway really sent upstream).
+    pub async fn last_request(&self, http: &reqwest::Client, key: &str) -> Result<Value, String> {
+        let url = format!("{}/_sim/requests/{key}", self.base);
+        let resp = http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        let status = resp.status().as_u16();
+        let body: Value = resp
+            .json()
+            .await
+            .map_err(|e| format!("GET {url}: not JSON: {e}"))?;
+        body.get("last")
+            .cloned()
+            .filter(|_| status == 200)
+            .ok_or_else(|| format!("GET {url} -> {status} {body}"))
+    }
+}
+
 /// Cargo's target directory: `CARGO_TARGET_DIR` (scripts/env.sh sets it) or `<root>/target`.
 fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")

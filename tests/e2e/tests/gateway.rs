@@ -44,6 +44,8 @@ mod streams;
 mod tenant;
 #[path = "gateway/token_limits.rs"]
 mod token_limits;
+#[path = "gateway/tools.rs"]
+mod tools;
 #[path = "gateway/usage.rs"]
 mod usage;
 #[path = "gateway/wire.rs"]
@@ -68,6 +70,7 @@ fn all_cases() -> Vec<Case> {
         cache::cases(),
         bad_input::cases(),
         hardening_usage::cases(),
+        tools::cases(),
     ]
     .concat()
 }

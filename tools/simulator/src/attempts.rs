@@ -4,9 +4,14 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
+use serde_json::Value;
+
 #[derive(Default)]
 pub struct Attempts {
     counts: Mutex<HashMap<String, u64>>,
+    /// The last request body that carried each key (`GET /_sim/requests/<key>`), so a test can see
+    /// what a gateway really sent upstream.
+    last: Mutex<HashMap<String, Value>>,
 }
 
 impl Attempts {
@@ -25,9 +30,26 @@ impl Attempts {
         counts.get(key).copied().unwrap_or(0)
     }
 
+    /// Keeps `body` (JSON) as the last request that carried `key`.
+    pub fn remember(&self, key: &str, body: &[u8]) {
+        let value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        last.insert(key.to_string(), value);
+    }
+
+    /// The last request body that carried `key`.
+    pub fn last(&self, key: &str) -> Option<Value> {
+        let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        last.get(key).cloned()
+    }
+
     /// Forgets every key (for a long-running dev simulator reused across test runs).
     pub fn reset(&self) {
         self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.last
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();

@@ -39,7 +39,10 @@ pub struct Exchange {
     pub id: String,
     pub created: u64,
     pub prompt_tokens: u64,
+    /// The text (none when the model calls tools).
     pub reply: Reply,
+    /// The reply's words, plus `tools::TOKENS_PER_CALL` per tool call.
+    pub completion_tokens: u64,
 }
 
 /// The SSE events of one streamed answer, split where the faults act on them.
@@ -73,11 +76,21 @@ async fn answer<D: Dialect>(
     let bytes = intake::read_body(body).await.map_err(rejected)?;
     let conversation = D::parse(&bytes).map_err(rejected)?;
     let faults = faults::admit(D::SHAPE, conversation.directive(), attempts).await?;
+    if let Some(key) = &conversation.directive().key {
+        attempts.remember(key, &bytes);
+    }
+    let reply = if conversation.calls.is_empty() {
+        Reply::plan(faults.tokens, conversation.max_tokens)
+    } else {
+        Reply::plan(Some(0), None)
+    };
+    let calls = conversation.calls.len() as u64;
     let exchange = Exchange {
         id: format!("{}{}", D::ID_PREFIX, digest::hex_id(&bytes)),
         created: clock::unix_now(),
         prompt_tokens: conversation.prompt_tokens(),
-        reply: Reply::plan(faults.tokens, conversation.max_tokens),
+        completion_tokens: reply.words + calls * crate::tools::TOKENS_PER_CALL,
+        reply,
     };
     if conversation.stream {
         Ok(stream(D::stream(&conversation, &exchange), &faults))

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::directive::Directive;
+use crate::tools::Call;
 
 /// Tokens charged per message on top of its words, and once per request (a fixed framing cost,
 /// like the real tokenizers' role and separator tokens).
@@ -19,6 +20,8 @@ pub struct Conversation {
     pub stream: bool,
     /// OpenAI `stream_options.include_usage`: end the stream with a usage chunk.
     pub include_usage: bool,
+    /// The tools the model calls instead of answering in text (see `tools`).
+    pub calls: Vec<Call>,
 }
 
 impl Conversation {
@@ -39,20 +42,19 @@ impl Conversation {
 }
 
 /// The text of a message's content: a string as is; an array of parts or blocks as the `text`
-/// of each text part, joined by a space (so words never fuse across parts); anything else
-/// (null content, images only) as no text.
+/// of each text part (and of the content of each `tool_result` block), joined by a space (so words
+/// never fuse across parts); anything else (null content, images only) as no text.
 pub fn text_of(content: &Value) -> String {
     match content {
         Value::String(text) => text.clone(),
         Value::Array(parts) => parts
             .iter()
-            .filter(|part| {
-                matches!(
-                    part.get("type").and_then(Value::as_str),
-                    None | Some("text")
-                )
+            .filter_map(|part| match part.get("type").and_then(Value::as_str) {
+                None | Some("text") => part.get("text").and_then(Value::as_str).map(str::to_owned),
+                Some("tool_result") => part.get("content").map(text_of),
+                Some(_) => None,
             })
-            .filter_map(|part| part.get("text").and_then(Value::as_str))
+            .filter(|text| !text.is_empty())
             .collect::<Vec<_>>()
             .join(" "),
         _ => String::new(),
@@ -76,6 +78,7 @@ mod tests {
             max_tokens: None,
             stream: false,
             include_usage: false,
+            calls: Vec::new(),
         }
     }
 

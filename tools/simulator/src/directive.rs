@@ -30,6 +30,8 @@ pub struct Directive {
     pub content_policy: bool,
     /// A 200 whose non-streamed body is padded past 16 MiB and sent chunked (no content-length).
     pub oversize: bool,
+    /// How many tools the model calls when it calls tools (not a fault).
+    pub tool_calls: Option<u64>,
 }
 
 impl Directive {
@@ -52,6 +54,7 @@ impl Directive {
     pub fn without_faults(&self) -> Directive {
         Directive {
             tokens: self.tokens,
+            tool_calls: self.tool_calls,
             ..Directive::default()
         }
     }
@@ -90,6 +93,7 @@ impl Directive {
             "tokens" => self.tokens = number.map(|n| n.min(MAX_TOKENS)).or(self.tokens),
             "content_policy" => self.content_policy = flag,
             "oversize" => self.oversize = flag,
+            "tool_calls" => self.tool_calls = number.map(|n| n.min(16)).or(self.tool_calls),
             _ => {}
         }
     }

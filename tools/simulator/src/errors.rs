@@ -25,7 +25,7 @@ pub struct ApiError {
     /// OpenAI's machine-readable `code` (the other shapes have no such field).
     code: Option<&'static str>,
     /// OpenAI's `param`: the request field at fault.
-    param: Option<&'static str>,
+    param: Option<String>,
     retry_after: Option<u64>,
 }
 
@@ -76,8 +76,8 @@ impl ApiError {
         self
     }
 
-    pub fn param(mut self, param: &'static str) -> Self {
-        self.param = Some(param);
+    pub fn param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
         self
     }
 

@@ -24,5 +24,6 @@ mod png;
 mod reply;
 mod respond;
 mod server;
+mod tools;
 
 pub use server::{serve, Settings};

@@ -22,6 +22,7 @@ use crate::openai::OpenAi;
 use crate::{chat, images, respond};
 
 const ATTEMPTS_PATH: &str = "/_sim/attempts/";
+const REQUESTS_PATH: &str = "/_sim/requests/";
 /// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -98,6 +99,7 @@ enum Route {
     Health,
     Attempts(String),
     Image(String),
+    LastRequest(String),
     Reset,
     NotFound,
 }
@@ -113,6 +115,8 @@ fn route(method: &Method, path: &str) -> Route {
         (&Method::GET, _) => {
             if let Some(key) = path.strip_prefix(ATTEMPTS_PATH) {
                 Route::Attempts(key.to_string())
+            } else if let Some(key) = path.strip_prefix(REQUESTS_PATH) {
+                Route::LastRequest(key.to_string())
             } else if let Some(name) = path.strip_prefix(images::IMAGE_PATH) {
                 Route::Image(name.to_string())
             } else {
@@ -134,6 +138,10 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Response<SimBody
         Route::Attempts(key) => {
             respond::json(StatusCode::OK, &json!({ "attempts": attempts.count(&key) }))
         }
+        Route::LastRequest(key) => match attempts.last(&key) {
+            Some(body) => respond::json(StatusCode::OK, &json!({ "last": body })),
+            None => not_found(),
+        },
         Route::Image(name) => images::serve(&name).unwrap_or_else(not_found),
         Route::Reset => {
             attempts.reset();

@@ -41,6 +41,10 @@ pub fn success(
     )?;
     let mut meter = leg.map(Meter::new).unwrap_or_default();
     meter.sent_text(response.text());
+    for call in response.choices.iter().flat_map(|c| &c.tool_calls) {
+        meter.sent_text(&call.name);
+        meter.sent_text(&call.arguments);
+    }
     let outcome = Outcome {
         status: 200,
         error_code: None,

@@ -17,7 +17,14 @@ pub struct EventEncoder {
     id: String,
     model: String,
     started: bool,
-    block_open: bool,
+    /// The index of the open content block, if one is open.
+    open: Option<u32>,
+    /// Whether the open block is a text block.
+    open_is_text: bool,
+    /// The index the next block gets.
+    next_block: u32,
+    /// The block index of each tool call, by the call's index.
+    tool_blocks: Vec<u32>,
     stop_reason: Option<FinishReason>,
     usage: Option<Usage>,
 }
@@ -29,7 +36,10 @@ impl EventEncoder {
             id: id.into(),
             model: model_alias.into(),
             started: false,
-            block_open: false,
+            open: None,
+            open_is_text: false,
+            next_block: 0,
+            tool_blocks: Vec::new(),
             stop_reason: None,
             usage: None,
         }
@@ -43,10 +53,37 @@ impl EventEncoder {
             Delta::Text(text) => {
                 self.start(&mut frames);
                 if !text.is_empty() {
+                    if !self.open_is_text {
+                        self.open_block(&mut frames, json!({"type": "text", "text": ""}), true);
+                    }
+                    let index = self.open.unwrap_or_default();
                     let delta = json!({"type": "text_delta", "text": text});
                     frames.push(frame(
                         "content_block_delta",
-                        &json!({"type": "content_block_delta", "index": 0, "delta": delta}),
+                        &json!({"type": "content_block_delta", "index": index, "delta": delta}),
+                    ));
+                }
+            }
+            Delta::ToolCall { index, id, name } => {
+                self.start(&mut frames);
+                let block = json!({"type": "tool_use", "id": id, "name": name, "input": {}});
+                let at = self.open_block(&mut frames, block, false);
+                let slot = *index as usize;
+                if self.tool_blocks.len() <= slot {
+                    self.tool_blocks.resize(slot + 1, at);
+                }
+                if let Some(b) = self.tool_blocks.get_mut(slot) {
+                    *b = at;
+                }
+            }
+            Delta::ToolArgs { index, fragment } => {
+                self.start(&mut frames);
+                let block = self.tool_blocks.get(*index as usize).copied();
+                if let (Some(block), false) = (block, fragment.is_empty()) {
+                    let delta = json!({"type": "input_json_delta", "partial_json": fragment});
+                    frames.push(frame(
+                        "content_block_delta",
+                        &json!({"type": "content_block_delta", "index": block, "delta": delta}),
                     ));
                 }
             }
@@ -130,14 +167,31 @@ impl EventEncoder {
             &json!({"type": "content_block_start", "index": 0, "content_block": block}),
         ));
         frames.push(frame("ping", &json!({"type": "ping"})));
-        self.block_open = true;
+        self.open = Some(0);
+        self.open_is_text = true;
+        self.next_block = 1;
+    }
+
+    /// Closes the open block and opens `block` as the next one; returns its index.
+    fn open_block(&mut self, frames: &mut Vec<String>, block: Value, text: bool) -> u32 {
+        self.close_block(frames);
+        let index = self.next_block;
+        self.next_block += 1;
+        frames.push(frame(
+            "content_block_start",
+            &json!({"type": "content_block_start", "index": index, "content_block": block}),
+        ));
+        self.open = Some(index);
+        self.open_is_text = text;
+        index
     }
 
     fn close_block(&mut self, frames: &mut Vec<String>) {
-        if std::mem::replace(&mut self.block_open, false) {
+        if let Some(index) = self.open.take() {
+            self.open_is_text = false;
             frames.push(frame(
                 "content_block_stop",
-                &json!({"type": "content_block_stop", "index": 0}),
+                &json!({"type": "content_block_stop", "index": index}),
             ));
         }
     }

@@ -3,18 +3,12 @@
 use envelope::ApiError;
 use serde_json::{json, Value};
 
-use crate::chat::{ChatRequest, Content, Message, Role};
+use crate::chat::tools::{self, anthropic as wire};
+use crate::chat::{ChatRequest, Content, Message, Role, ToolCall};
 use crate::field::{self, echo, join, Object};
 
 /// Fields of the Messages API this gateway cannot carry through its canonical request yet.
-const UNSUPPORTED: &[&str] = &[
-    "tools",
-    "tool_choice",
-    "thinking",
-    "container",
-    "mcp_servers",
-    "context_management",
-];
+const UNSUPPORTED: &[&str] = &["thinking", "container", "mcp_servers", "context_management"];
 
 /// Fields that only tune delivery and are safe to drop (`top_k` has no canonical slot).
 const IGNORED: &[&str] = &["top_k", "service_tier"];
@@ -23,8 +17,11 @@ const IGNORED: &[&str] = &["top_k", "service_tier"];
 ///
 /// `system` (a string or text blocks) becomes a leading System message; `max_tokens` is
 /// required (400 `missing_field`); message roles are `user` or `assistant`; content is a string
-/// or text blocks; `stop_sequences` → `stop`; `metadata.user_id` → `user`. Unknown fields are
-/// rejected, as Anthropic does; tool use and extended thinking are rejected by name.
+/// or text, image, `tool_use` (assistant) and `tool_result` (user) blocks — a user turn's tool results
+/// become tool messages ahead of its other content; `stop_sequences` → `stop`; `metadata.user_id` →
+/// `user`; custom `tools` and `tool_choice` (with `disable_parallel_tool_use`) map to their canonical
+/// slots. Unknown fields are rejected, as Anthropic does; server tools and extended thinking are
+/// rejected by name.
 pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
     let mut map = field::object(envelope::parse_value(body)?, "")?;
     let model = field::required_string(&mut map, "model", "")?;
@@ -39,6 +36,10 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
     let stop = field::string_list(&mut map, "stop_sequences")?;
     let stream = field::boolean(&mut map, "stream")?.unwrap_or(false);
     let user = metadata_user(field::take(&mut map, "metadata"))?;
+    let tools = wire::parse_tools(field::take(&mut map, "tools"))?;
+    let (tool_choice, parallel_tool_calls) =
+        wire::parse_choice(field::take(&mut map, "tool_choice"))?;
+    tools::check_choice(&tools, tool_choice.as_ref(), "tool_choice.name")?;
     reject_rest(map)?;
     Ok(ChatRequest {
         model,
@@ -50,6 +51,9 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
         stream,
         user,
         seed: None,
+        tools,
+        tool_choice,
+        parallel_tool_calls,
         extra: Object::new(),
     })
 }
@@ -68,10 +72,8 @@ fn system(value: Option<Value>) -> Result<Option<Message>, ApiError> {
         }
     };
     Ok(Some(Message {
-        role: Role::System,
         content,
-        name: None,
-        extra: Object::new(),
+        ..Message::text(Role::System, "")
     }))
 }
 
@@ -81,16 +83,19 @@ fn turns(value: Option<Value>) -> Result<Vec<Message>, ApiError> {
         Some(Value::Array(items)) if items.is_empty() => {
             Err(ApiError::invalid_field("messages", "must not be empty"))
         }
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| turn(index, item))
-            .collect(),
+        Some(Value::Array(items)) => {
+            let mut messages = Vec::with_capacity(items.len());
+            for (index, item) in items.into_iter().enumerate() {
+                messages.extend(turn(index, item)?);
+            }
+            Ok(messages)
+        }
         Some(_) => Err(ApiError::invalid_field("messages", "must be an array")),
     }
 }
 
-fn turn(index: usize, value: Value) -> Result<Message, ApiError> {
+/// One turn: usually one message; a user turn's tool results come first, one tool message each.
+fn turn(index: usize, value: Value) -> Result<Vec<Message>, ApiError> {
     let path = format!("messages[{index}]");
     let mut map = field::object(value, &path)?;
     let role_name = field::required_string(&mut map, "role", &path)?;
@@ -105,10 +110,15 @@ fn turn(index: usize, value: Value) -> Result<Message, ApiError> {
         }
     };
     let at = join(&path, "content");
-    let content = match field::take(&mut map, "content") {
+    let blocks = match field::take(&mut map, "content") {
         None => return Err(ApiError::missing_field(&at)),
-        Some(Value::String(text)) => Content::Text(text),
-        Some(Value::Array(blocks)) => text_blocks(blocks, &at)?,
+        Some(Value::String(text)) => {
+            if let Some(key) = map.keys().next() {
+                return Err(ApiError::unknown_field(&join(&path, key)));
+            }
+            return Ok(vec![Message::text(role, text)]);
+        }
+        Some(Value::Array(blocks)) => blocks,
         Some(_) => {
             return Err(ApiError::invalid_field(
                 &at,
@@ -119,12 +129,152 @@ fn turn(index: usize, value: Value) -> Result<Message, ApiError> {
     if let Some(key) = map.keys().next() {
         return Err(ApiError::unknown_field(&join(&path, key)));
     }
+    let mut parts = Vec::new();
+    let mut calls: Vec<ToolCall> = Vec::new();
+    let mut messages = Vec::new();
+    for (i, block) in blocks.iter().enumerate() {
+        let at = format!("{at}[{i}]");
+        match block_type(block, &at)? {
+            "text" => parts.push(text_part(block, &at)?),
+            "image" => parts.push(image_part(block, &at)?),
+            "tool_use" if role == Role::Assistant => calls.push(wire::call_from_block(block, &at)?),
+            "tool_result" if role == Role::User => messages.push(tool_result(block, &at)?),
+            kind @ ("tool_use" | "tool_result") => {
+                return Err(ApiError::invalid_field(
+                    &join(&at, "type"),
+                    format_args!("{kind} blocks belong in {} turns", if kind == "tool_use" { "assistant" } else { "user" }),
+                ))
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "unsupported_field",
+                    format!(
+                        "{at}.type: block type {} is not supported (text, image, tool_use, tool_result)",
+                        echo(other)
+                    ),
+                )
+                .with_param(&join(&at, "type")))
+            }
+        }
+    }
+    if !parts.is_empty() || !calls.is_empty() || messages.is_empty() {
+        messages.push(Message {
+            content: parts_content(parts),
+            tool_calls: calls,
+            ..Message::text(role, "")
+        });
+    }
+    Ok(messages)
+}
+
+fn block_type<'v>(block: &'v Value, path: &str) -> Result<&'v str, ApiError> {
+    if !block.is_object() {
+        return Err(ApiError::invalid_field(
+            path,
+            "must be a content block object",
+        ));
+    }
+    block
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::missing_field(&join(path, "type")))
+}
+
+fn text_part(block: &Value, path: &str) -> Result<Value, ApiError> {
+    match block.get("text").and_then(Value::as_str) {
+        Some(text) => Ok(json!({"type": "text", "text": text})),
+        None => Err(ApiError::invalid_field(
+            &join(path, "text"),
+            "must be a string",
+        )),
+    }
+}
+
+/// An image block → an OpenAI `image_url` part (a data URL for base64 sources).
+fn image_part(block: &Value, path: &str) -> Result<Value, ApiError> {
+    let source = block.get("source").unwrap_or(&Value::Null);
+    let str_of = |key: &str| source.get(key).and_then(Value::as_str);
+    let url = match str_of("type") {
+        Some("base64") => match (str_of("media_type"), str_of("data")) {
+            (Some(media_type), Some(data)) => format!("data:{media_type};base64,{data}"),
+            _ => {
+                return Err(ApiError::invalid_field(
+                    &join(path, "source"),
+                    "a base64 source needs media_type and data",
+                ))
+            }
+        },
+        Some("url") => str_of("url")
+            .ok_or_else(|| ApiError::missing_field(&join(path, "source.url")))?
+            .to_owned(),
+        _ => {
+            return Err(ApiError::invalid_field(
+                &join(path, "source.type"),
+                "must be \"base64\" or \"url\"",
+            ))
+        }
+    };
+    Ok(json!({"type": "image_url", "image_url": {"url": url}}))
+}
+
+/// A `tool_result` block → a tool message. An error result (`is_error`) is marked in its text, since
+/// OpenAI-style tool messages have no such flag.
+fn tool_result(block: &Value, path: &str) -> Result<Message, ApiError> {
+    let id = block
+        .get("tool_use_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::missing_field(&join(path, "tool_use_id")))?;
+    let at = join(path, "content");
+    let mut parts = match block.get("content") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(text)) => vec![json!({"type": "text", "text": text})],
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .enumerate()
+            .map(|(i, inner)| {
+                let at = format!("{at}[{i}]");
+                match block_type(inner, &at)? {
+                    "text" => text_part(inner, &at),
+                    "image" => image_part(inner, &at),
+                    other => Err(ApiError::invalid_field(
+                        &join(&at, "type"),
+                        format_args!(
+                            "{} is not allowed in a tool result (text, image)",
+                            echo(other)
+                        ),
+                    )),
+                }
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                &at,
+                "must be a string or an array of content blocks",
+            ))
+        }
+    };
+    if block.get("is_error").and_then(Value::as_bool) == Some(true) {
+        parts.insert(0, json!({"type": "text", "text": "[tool error] "}));
+    }
     Ok(Message {
-        role,
-        content,
-        name: None,
-        extra: Object::new(),
+        content: parts_content(parts),
+        tool_call_id: Some(id.to_owned()),
+        ..Message::text(Role::Tool, "")
     })
+}
+
+/// Text-only parts become one string; anything else stays parts.
+fn parts_content(parts: Vec<Value>) -> Content {
+    if parts
+        .iter()
+        .all(|p| p.get("type").and_then(Value::as_str) == Some("text"))
+    {
+        let texts: Vec<&str> = parts.iter().filter_map(crate::chat::part_text).collect();
+        if texts.len() <= 1 {
+            return Content::Text(texts.concat());
+        }
+    }
+    Content::Parts(parts)
 }
 
 /// Text blocks → one text, or OpenAI-style text parts when there are several.

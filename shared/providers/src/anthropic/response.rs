@@ -3,16 +3,29 @@
 use envelope::ErrorKind;
 use serde_json::{json, Value};
 
+use crate::chat::tools::anthropic::response_block;
 use crate::chat::ChatResponse;
 
-/// A `message` object as the Anthropic SDKs read it; `model` is the alias the client asked for.
+/// A `message` object as the Anthropic SDKs read it; `model` is the alias the client asked for. The
+/// text block comes first (left out when empty and the model only called tools), then one `tool_use`
+/// block per call.
 pub fn render_response(resp: &ChatResponse, model_alias: &str) -> Value {
+    let calls = resp
+        .choices
+        .first()
+        .map(|c| c.tool_calls.as_slice())
+        .unwrap_or_default();
+    let mut content = Vec::with_capacity(1 + calls.len());
+    if !resp.text().is_empty() || calls.is_empty() {
+        content.push(json!({"type": "text", "text": resp.text()}));
+    }
+    content.extend(calls.iter().map(response_block));
     json!({
         "id": resp.id,
         "type": "message",
         "role": "assistant",
         "model": model_alias,
-        "content": [{"type": "text", "text": resp.text()}],
+        "content": content,
         "stop_reason": resp.finish_reason().as_anthropic(),
         "stop_sequence": null,
         "usage": {
@@ -54,6 +67,7 @@ mod tests {
             choices: vec![Choice {
                 index: 0,
                 text: "Hello".into(),
+                tool_calls: Vec::new(),
                 finish_reason: FinishReason::Length,
             }],
             usage: Usage {

@@ -3,11 +3,13 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::tools::{Tool, ToolCall, ToolChoice};
+
 /// A chat request in our canonical (OpenAI-compatible) shape.
 ///
 /// The wire parsers ([`crate::openai::parse_request`], [`crate::anthropic::parse_request`])
 /// validate and fill this; the serde derives exist for storing and replaying requests.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<Message>,
@@ -35,8 +37,16 @@ pub struct ChatRequest {
     pub user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
-    /// Everything else an OpenAI client sent (`tools`, `response_format`, `stream_options`…),
-    /// passed through verbatim to OpenAI-style upstreams only.
+    /// Functions the model may call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<Tool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
+    /// Whether the model may make several calls in one turn (`None`: the provider's default, yes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+    /// Everything else an OpenAI client sent (`response_format`, `stream_options`…), passed through
+    /// verbatim to OpenAI-style upstreams only.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -102,7 +112,13 @@ pub struct Message {
     pub content: Content,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `tool_calls`, `tool_call_id`… passed through to OpenAI-style upstreams only.
+    /// An assistant turn's calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// A tool message: the call it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// Other fields, passed through to OpenAI-style upstreams only.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -114,6 +130,8 @@ impl Message {
             role,
             content: Content::Text(text.into()),
             name: None,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
             extra: Map::new(),
         }
     }
@@ -189,18 +207,19 @@ mod tests {
             "model": "gpt-4o",
             "messages": [
                 {"role": "user", "content": "hi", "name": "ann"},
-                {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1"}]},
+                {"role": "assistant", "content": null,
+                 "tool_calls": [{"id": "call_1", "name": "f", "arguments": "{}"}]},
             ],
             "max_completion_tokens": 5,
             "stop": "END",
-            "tools": [{"type": "function"}],
+            "tools": [{"name": "f", "parameters": {"type": "object"}}],
         });
         let req: ChatRequest = serde_json::from_value(raw).unwrap();
         assert_eq!(req.max_tokens, Some(5));
         assert_eq!(req.stop, vec!["END"]);
-        assert!(req.extra.contains_key("tools"));
+        assert_eq!(req.tools[0].name, "f");
+        assert_eq!(req.messages[1].tool_calls[0].id, "call_1");
         assert_eq!(req.messages[1].content, Content::Text(String::new()));
-        assert!(req.messages[1].extra.contains_key("tool_calls"));
         let back: ChatRequest =
             serde_json::from_value(serde_json::to_value(&req).unwrap()).unwrap();
         assert_eq!(back, req);

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::tools::ToolCall;
+
 /// A complete answer, whatever provider produced it.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct ChatResponse {
@@ -37,6 +39,9 @@ impl ChatResponse {
 pub struct Choice {
     pub index: u32,
     pub text: String,
+    /// The tools the model called, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
     pub finish_reason: FinishReason,
 }
 
@@ -135,6 +140,17 @@ pub enum Delta {
     },
     /// More generated text.
     Text(String),
+    /// The model starts its `index`-th tool call (0, 1, … in order).
+    ToolCall {
+        index: u32,
+        id: String,
+        name: String,
+    },
+    /// More of the `index`-th call's arguments (JSON text, in fragments).
+    ToolArgs {
+        index: u32,
+        fragment: String,
+    },
     Finish(FinishReason),
     /// The billed usage so far (the last one wins).
     Usage(Usage),

@@ -48,6 +48,19 @@ impl ChunkEncoder {
                     frames.push(self.chunk(json!({"content": text}), None));
                 }
             }
+            Delta::ToolCall { index, id, name } => {
+                self.start(&mut frames);
+                let call = json!({"index": index, "id": id, "type": "function",
+                                  "function": {"name": name, "arguments": ""}});
+                frames.push(self.chunk(json!({"tool_calls": [call]}), None));
+            }
+            Delta::ToolArgs { index, fragment } => {
+                self.start(&mut frames);
+                if !fragment.is_empty() {
+                    let call = json!({"index": index, "function": {"arguments": fragment}});
+                    frames.push(self.chunk(json!({"tool_calls": [call]}), None));
+                }
+            }
             Delta::Finish(reason) => {
                 self.start(&mut frames);
                 frames.push(self.chunk(json!({}), Some(reason)));

@@ -3,6 +3,7 @@
 use envelope::ApiError;
 use serde_json::Value;
 
+use crate::chat::tools::{self, openai as wire};
 use crate::chat::{ChatRequest, Content, Message, Role};
 use crate::field::{self, echo, join, Object};
 
@@ -22,6 +23,10 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
     let stream = field::boolean(&mut map, "stream")?.unwrap_or(false);
     let user = field::string(&mut map, "user", "")?;
     let seed = field::integer(&mut map, "seed")?;
+    let tools = wire::parse_tools(field::take(&mut map, "tools"))?;
+    let tool_choice = wire::parse_choice(field::take(&mut map, "tool_choice"))?;
+    tools::check_choice(&tools, tool_choice.as_ref(), "tool_choice")?;
+    let parallel_tool_calls = field::boolean(&mut map, "parallel_tool_calls")?;
     check_pass_through(&map)?;
     Ok(ChatRequest {
         model,
@@ -33,6 +38,9 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
         stream,
         user,
         seed,
+        tools,
+        tool_choice,
+        parallel_tool_calls,
         extra: map,
     })
 }
@@ -67,10 +75,23 @@ fn message(index: usize, value: Value) -> Result<Message, ApiError> {
     })?;
     let content = content(field::take(&mut map, "content"), role, &path)?;
     let name = field::string(&mut map, "name", &path)?;
+    let tool_calls = wire::parse_calls(field::take(&mut map, "tool_calls"), &path)?;
+    if !tool_calls.is_empty() && role != Role::Assistant {
+        return Err(ApiError::invalid_field(
+            &join(&path, "tool_calls"),
+            "only assistant messages carry tool calls",
+        ));
+    }
+    let tool_call_id = field::string(&mut map, "tool_call_id", &path)?;
+    if role == Role::Tool && tool_call_id.is_none() {
+        return Err(ApiError::missing_field(&join(&path, "tool_call_id")));
+    }
     Ok(Message {
         role,
         content,
         name,
+        tool_calls,
+        tool_call_id: tool_call_id.filter(|_| role == Role::Tool),
         extra: map,
     })
 }

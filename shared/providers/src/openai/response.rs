@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use crate::chat::tools::openai::calls_json;
 use crate::chat::{ChatResponse, Usage};
 
 /// A `chat.completion` object as the OpenAI SDKs read it; `model` is the alias the client
@@ -11,9 +12,18 @@ pub fn render_response(resp: &ChatResponse, model_alias: &str) -> Value {
         .choices
         .iter()
         .map(|choice| {
+            let content = if choice.text.is_empty() && !choice.tool_calls.is_empty() {
+                Value::Null
+            } else {
+                json!(choice.text)
+            };
+            let mut message = json!({"role": "assistant", "content": content, "refusal": null});
+            if let (false, Some(map)) = (choice.tool_calls.is_empty(), message.as_object_mut()) {
+                map.insert("tool_calls".into(), calls_json(&choice.tool_calls));
+            }
             json!({
                 "index": choice.index,
-                "message": {"role": "assistant", "content": choice.text, "refusal": null},
+                "message": message,
                 "logprobs": null,
                 "finish_reason": choice.finish_reason.as_openai(),
             })
@@ -52,6 +62,7 @@ mod tests {
             choices: vec![Choice {
                 index: 0,
                 text: "Hi!".into(),
+                tool_calls: Vec::new(),
                 finish_reason: FinishReason::Length,
             }],
             usage: Usage {

@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::{json_body, HttpRequest};
 use crate::anthropic::API_VERSION;
+use crate::chat::tools::anthropic as wire;
 use crate::chat::{part_text, ChatRequest, Content, Message, Role};
 use crate::field::echo;
 
@@ -12,17 +13,10 @@ use crate::field::echo;
 pub(crate) const DEFAULT_MAX_TOKENS: u32 = 4096;
 
 /// OpenAI fields that change nothing Anthropic would do differently.
-const HARMLESS: &[&str] = &[
-    "n",
-    "stream_options",
-    "store",
-    "metadata",
-    "service_tier",
-    "parallel_tool_calls",
-];
+const HARMLESS: &[&str] = &["n", "stream_options", "store", "metadata", "service_tier"];
 
-/// OpenAI message fields that matter only with tools.
-const TOOL_FIELDS: &[&str] = &["tool_calls", "tool_call_id", "function_call"];
+/// OpenAI's legacy function calling (superseded by tools): it has no translation.
+const TOOL_FIELDS: &[&str] = &["function_call"];
 
 pub(super) fn build(
     req: &ChatRequest,
@@ -78,6 +72,13 @@ fn body(req: &ChatRequest, model: &str) -> Result<Value, ApiError> {
     }
     if let Some(user) = &req.user {
         body.insert("metadata".into(), json!({"user_id": user}));
+    }
+    if !req.tools.is_empty() {
+        body.insert("tools".into(), wire::tools_json(&req.tools));
+    }
+    let parallel = req.parallel_tool_calls.filter(|_| !req.tools.is_empty());
+    if let Some(choice) = wire::choice_json(req.tool_choice.as_ref(), parallel) {
+        body.insert("tool_choice".into(), choice);
     }
     Ok(Value::Object(body))
 }
@@ -136,9 +137,14 @@ fn turns(messages: &[Message]) -> Result<Vec<Value>, ApiError> {
         if blocks.is_empty() {
             continue;
         }
+        // Tool results travel in user turns.
+        let role = match message.role {
+            Role::Tool => Role::User,
+            role => role,
+        };
         match turns.last_mut() {
-            Some((role, existing)) if *role == message.role => existing.extend(blocks),
-            _ => turns.push((message.role, blocks)),
+            Some((last, existing)) if *last == role => existing.extend(blocks),
+            _ => turns.push((role, blocks)),
         }
     }
     if turns.is_empty() {
@@ -166,19 +172,38 @@ fn turn(role: Role, blocks: Vec<Value>) -> Value {
 
 fn blocks(index: usize, message: &Message) -> Result<Vec<Value>, ApiError> {
     let path = format!("messages[{index}]");
-    if message.role == Role::Tool {
-        return Err(ApiError::bad_request(
-            "unsupported_field",
-            format!("{path}.role: tool messages are not supported for anthropic models"),
-        ));
-    }
     let tool_field = TOOL_FIELDS
         .iter()
         .find(|key| message.extra.get(**key).is_some_and(|v| !is_neutral(v)));
     if let Some(key) = tool_field {
         return Err(not_supported(&format!("{path}.{key}")));
     }
-    match &message.content {
+    let mut blocks = content_blocks(&message.content, &path)?;
+    if message.role == Role::Tool {
+        // A tool's answer: one `tool_result` block holding the content (Anthropic accepts an empty one).
+        let id = message.tool_call_id.as_deref().unwrap_or_default();
+        let content = match <[Value; 1]>::try_from(blocks) {
+            Ok([block]) => match part_text(&block) {
+                Some(text) => json!(text),
+                None => json!([block]),
+            },
+            Err(blocks) => Value::Array(blocks),
+        };
+        return Ok(vec![
+            json!({"type": "tool_result", "tool_use_id": id, "content": content}),
+        ]);
+    }
+    for (i, call) in message.tool_calls.iter().enumerate() {
+        blocks.push(wire::block_from_call(
+            call,
+            &format!("{path}.tool_calls[{i}]"),
+        )?);
+    }
+    Ok(blocks)
+}
+
+fn content_blocks(content: &Content, path: &str) -> Result<Vec<Value>, ApiError> {
+    match content {
         Content::Text(text) if text.is_empty() => Ok(Vec::new()),
         Content::Text(text) => Ok(vec![json!({"type": "text", "text": text})]),
         Content::Parts(parts) => parts

@@ -4,6 +4,7 @@ use envelope::ApiError;
 use serde_json::{json, Map, Value};
 
 use super::{json_body, HttpRequest, ProviderKind};
+use crate::chat::tools::openai as wire;
 use crate::chat::{ChatRequest, Content, Message, Role};
 
 pub(super) fn build(
@@ -53,6 +54,19 @@ fn body(kind: ProviderKind, req: &ChatRequest, model: &str) -> Value {
     }
     insert_some(&mut body, "user", req.user.clone().map(Value::from));
     insert_some(&mut body, "seed", req.seed.map(Value::from));
+    if !req.tools.is_empty() {
+        body.insert("tools".into(), wire::tools_json(&req.tools));
+        insert_some(
+            &mut body,
+            "parallel_tool_calls",
+            req.parallel_tool_calls.map(Value::from),
+        );
+    }
+    insert_some(
+        &mut body,
+        "tool_choice",
+        req.tool_choice.as_ref().map(wire::choice_json),
+    );
     stream_fields(&mut body, req.stream);
     Value::Object(body)
 }
@@ -82,6 +96,12 @@ fn message(kind: ProviderKind, message: &Message) -> Value {
         (_, role) => role,
     };
     out.insert("role".into(), json!(role.as_str()));
+    if !message.tool_calls.is_empty() {
+        out.insert("tool_calls".into(), wire::calls_json(&message.tool_calls));
+    }
+    if let Some(id) = &message.tool_call_id {
+        out.insert("tool_call_id".into(), json!(id));
+    }
     let content = match &message.content {
         Content::Text(text) if text.is_empty() && out.contains_key("tool_calls") => Value::Null,
         Content::Text(text) => json!(text),

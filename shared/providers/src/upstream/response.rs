@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use super::classification::error_in_body;
 use super::{classify, ProviderKind, UpstreamError};
-use crate::chat::{ChatResponse, Choice, FinishReason, Usage};
+use crate::chat::tools::anthropic::call_from_block;
+use crate::chat::{ChatResponse, Choice, FinishReason, ToolCall, Usage};
 
 /// Reads a complete (non-streamed) answer.
 ///
@@ -73,10 +74,26 @@ fn openai_choice(choice: &Value, position: u32) -> Result<Choice, UpstreamError>
         .get("finish_reason")
         .and_then(Value::as_str)
         .map_or(FinishReason::Stop, FinishReason::from_openai);
+    let tool_calls = message
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .map(|calls| calls.iter().filter_map(openai_call).collect())
+        .unwrap_or_default();
     Ok(Choice {
         index,
         text,
+        tool_calls,
         finish_reason,
+    })
+}
+
+/// One `tool_calls` entry; entries without an id or name are not calls a client could answer.
+fn openai_call(call: &Value) -> Option<ToolCall> {
+    let function = call.get("function")?;
+    Some(ToolCall {
+        id: string(call, "id")?,
+        name: string(function, "name")?,
+        arguments: string(function, "arguments").unwrap_or_else(|| "{}".to_owned()),
     })
 }
 
@@ -93,11 +110,17 @@ fn anthropic(value: &Value) -> Result<ChatResponse, UpstreamError> {
         .get("content")
         .and_then(Value::as_array)
         .ok_or_else(|| malformed("content missing"))?;
-    // Only text reaches the client; thinking and tool blocks have no canonical slot.
-    let text: String = blocks
-        .iter()
-        .filter(|block| block.get("type").and_then(Value::as_str) == Some("text"))
+    // Text and tool calls reach the client; thinking blocks have no canonical slot.
+    let of_type = |kind: &'static str| {
+        blocks
+            .iter()
+            .filter(move |block| block.get("type").and_then(Value::as_str) == Some(kind))
+    };
+    let text: String = of_type("text")
         .filter_map(|block| block.get("text").and_then(Value::as_str))
+        .collect();
+    let tool_calls: Vec<ToolCall> = of_type("tool_use")
+        .filter_map(|block| call_from_block(block, "content").ok())
         .collect();
     let usage = value
         .get("usage")
@@ -121,6 +144,7 @@ fn anthropic(value: &Value) -> Result<ChatResponse, UpstreamError> {
         choices: vec![Choice {
             index: 0,
             text,
+            tool_calls,
             finish_reason,
         }],
         usage,

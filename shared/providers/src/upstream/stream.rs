@@ -32,6 +32,8 @@ struct State {
     usage: Option<Usage>,
     /// Anthropic: whether the combined usage delta went out yet.
     usage_sent: bool,
+    /// Anthropic: the content block index of each tool call so far (the call's index is its position).
+    tool_blocks: Vec<u64>,
 }
 
 impl StreamDecoder {

@@ -150,14 +150,12 @@ fn anthropic_defaults_and_images() {
     let mut req = request(false);
     req.max_tokens = None;
     req.messages = vec![Message {
-        role: Role::User,
         content: Content::Parts(vec![
             json!({"type": "text", "text": "What is this?"}),
             json!({"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}),
             json!({"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}}),
         ]),
-        name: None,
-        extra: serde_json::Map::new(),
+        ..Message::text(Role::User, "")
     }];
     let http = build_request(ProviderKind::Anthropic, &req, "claude", &creds(None)).unwrap();
     assert_eq!(http.url, "https://api.anthropic.com/v1/messages");
@@ -199,22 +197,28 @@ fn anthropic_refuses_what_it_cannot_express() {
     assert!(with("n", json!(1)).is_ok());
 
     let mut req = request(false);
-    req.messages.push(Message::text(Role::Tool, "42"));
-    let err = build_request(ProviderKind::Anthropic, &req, "claude", &creds(None)).unwrap_err();
-    assert!(
-        err.message.starts_with("messages[6].role:"),
-        "{}",
-        err.message
-    );
-
-    let mut req = request(false);
     req.messages[4]
         .extra
-        .insert("tool_calls".into(), json!([{"id": "c"}]));
+        .insert("function_call".into(), json!({"name": "f"}));
     let err = build_request(ProviderKind::Anthropic, &req, "claude", &creds(None)).unwrap_err();
     assert_eq!(
         err.message,
-        "messages[4].tool_calls: not supported for anthropic models"
+        "messages[4].function_call: not supported for anthropic models"
+    );
+
+    let mut req = request(false);
+    req.messages.push(Message {
+        tool_calls: vec![crate::chat::ToolCall {
+            id: "call_1".into(),
+            name: "f".into(),
+            arguments: "[1]".into(),
+        }],
+        ..Message::text(Role::Assistant, "")
+    });
+    let err = build_request(ProviderKind::Anthropic, &req, "claude", &creds(None)).unwrap_err();
+    assert_eq!(
+        err.message,
+        "messages[6].tool_calls[0].function.arguments: must be a JSON object for anthropic models"
     );
 
     let mut req = request(false);

@@ -72,11 +72,18 @@ fn roles_are_user_or_assistant() {
 #[test]
 fn non_text_blocks_are_rejected_by_path() {
     let message = message_of(json!({"model": "c", "max_tokens": 5, "messages": [
-        {"role": "user", "content": [{"type": "text", "text": "x"}, {"type": "image", "source": {}}]},
+        {"role": "user", "content": [{"type": "text", "text": "x"}, {"type": "document", "source": {}}]},
     ]}));
     assert_eq!(
         message,
-        "messages[0].content[1].type: block type \"image\" is not supported (only text)"
+        "messages[0].content[1].type: block type \"document\" is not supported (text, image, tool_use, tool_result)"
+    );
+    let message = message_of(json!({"model": "c", "max_tokens": 5, "messages": [
+        {"role": "user", "content": [{"type": "image", "source": {}}]},
+    ]}));
+    assert_eq!(
+        message,
+        "messages[0].content[0].source.type: must be \"base64\" or \"url\""
     );
 }
 
@@ -84,12 +91,15 @@ fn non_text_blocks_are_rejected_by_path() {
 fn unsupported_and_unknown_fields() {
     let base =
         json!({"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]});
-    let mut with_tools = base.clone();
-    with_tools["tools"] = json!([]);
-    let err = parse(with_tools).unwrap_err();
+    let mut thinking = base.clone();
+    thinking["thinking"] = json!({"type": "enabled", "budget_tokens": 1024});
+    let err = parse(thinking).unwrap_err();
     assert_eq!(
         (&*err.code, err.message.as_str()),
-        ("unsupported_field", "tools: not supported by this gateway")
+        (
+            "unsupported_field",
+            "thinking: not supported by this gateway"
+        )
     );
     let mut with_unknown = base.clone();
     with_unknown["frequency_penalty"] = json!(1);

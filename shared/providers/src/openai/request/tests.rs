@@ -17,7 +17,9 @@ fn parses_a_full_request() {
         "messages": [
             {"role": "system", "content": "be brief"},
             {"role": "user", "content": [{"type": "text", "text": "hi"}], "name": "ann"},
-            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function"}]},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"x\":1}"}},
+            ]},
             {"role": "tool", "content": "42", "tool_call_id": "call_1"},
         ],
         "max_completion_tokens": 64,
@@ -37,8 +39,20 @@ fn parses_a_full_request() {
     assert_eq!(req.messages[1].name.as_deref(), Some("ann"));
     assert_eq!(req.messages[1].content.text(), "hi");
     assert_eq!(req.messages[2].content, Content::Text(String::new()));
-    assert!(req.messages[2].extra.contains_key("tool_calls"));
-    assert_eq!(req.messages[3].extra["tool_call_id"], "call_1");
+    assert_eq!(
+        req.messages[2].tool_calls,
+        [crate::chat::ToolCall {
+            id: "call_1".into(),
+            name: "f".into(),
+            arguments: "{\"x\":1}".into()
+        }]
+    );
+    assert_eq!(req.messages[3].tool_call_id.as_deref(), Some("call_1"));
+    assert_eq!(req.tools[0].name, "f");
+    assert_eq!(
+        req.tools[0].parameters,
+        json!({"type": "object", "properties": {}})
+    );
     assert_eq!(req.max_tokens, Some(64));
     assert_eq!((req.temperature, req.top_p), (Some(0.2), Some(1.0)));
     assert_eq!(req.stop, vec!["\n\n"]);
@@ -46,7 +60,7 @@ fn parses_a_full_request() {
     assert_eq!((req.user.as_deref(), req.seed), (Some("u-1"), Some(-7)));
     let mut extra: Vec<&str> = req.extra.keys().map(String::as_str).collect();
     extra.sort_unstable();
-    assert_eq!(extra, ["n", "stream_options", "tools"]);
+    assert_eq!(extra, ["n", "stream_options"]);
 }
 
 #[test]

@@ -17,11 +17,21 @@ pub(super) fn apply(
     let kind = str_at(&payload, &["type"]).or(event.event.as_deref());
     match kind {
         Some("message_start") => start(state, &payload, deltas),
+        Some("content_block_start")
+            if str_at(&payload, &["content_block", "type"]) == Some("tool_use") =>
+        {
+            tool_start(state, &payload, deltas)
+        }
         Some("content_block_start") => text(&payload, &["content_block", "text"], deltas),
         Some("content_block_delta")
             if str_at(&payload, &["delta", "type"]) == Some("text_delta") =>
         {
             text(&payload, &["delta", "text"], deltas)
+        }
+        Some("content_block_delta")
+            if str_at(&payload, &["delta", "type"]) == Some("input_json_delta") =>
+        {
+            tool_args(state, &payload, deltas)
         }
         Some("message_delta") => message_delta(state, &payload, deltas),
         Some("message_stop") => {
@@ -53,6 +63,35 @@ fn start(state: &mut State, payload: &Value, deltas: &mut Vec<Delta>) {
             prompt_tokens: anthropic_input_tokens(usage).unwrap_or(0),
             completion_tokens: output_tokens(usage).unwrap_or(0),
         });
+    }
+}
+
+fn tool_start(state: &mut State, payload: &Value, deltas: &mut Vec<Delta>) {
+    let block = payload.get("index").and_then(Value::as_u64).unwrap_or(0);
+    let index = u32::try_from(state.tool_blocks.len()).unwrap_or(u32::MAX);
+    state.tool_blocks.push(block);
+    deltas.push(Delta::ToolCall {
+        index,
+        id: str_at(payload, &["content_block", "id"])
+            .unwrap_or_default()
+            .to_owned(),
+        name: str_at(payload, &["content_block", "name"])
+            .unwrap_or_default()
+            .to_owned(),
+    });
+}
+
+fn tool_args(state: &State, payload: &Value, deltas: &mut Vec<Delta>) {
+    let block = payload.get("index").and_then(Value::as_u64).unwrap_or(0);
+    let Some(index) = state.tool_blocks.iter().position(|b| *b == block) else {
+        return;
+    };
+    match str_at(payload, &["delta", "partial_json"]) {
+        Some(fragment) if !fragment.is_empty() => deltas.push(Delta::ToolArgs {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            fragment: fragment.to_owned(),
+        }),
+        _ => {}
     }
 }
 

@@ -48,7 +48,7 @@ pub(super) fn apply(
     Ok(())
 }
 
-/// Text (content, or a refusal) and the finish reason of one choice.
+/// Text (content, or a refusal), tool calls and the finish reason of one choice.
 fn choice_deltas(choice: &Value, deltas: &mut Vec<Delta>) {
     for key in ["content", "refusal"] {
         match str_at(choice, &["delta", key]) {
@@ -56,7 +56,38 @@ fn choice_deltas(choice: &Value, deltas: &mut Vec<Delta>) {
             _ => {}
         }
     }
+    let calls = choice
+        .get("delta")
+        .and_then(|d| d.get("tool_calls"))
+        .and_then(Value::as_array);
+    for (position, call) in calls.into_iter().flatten().enumerate() {
+        tool_call_deltas(call, position, deltas);
+    }
     if let Some(reason) = str_at(choice, &["finish_reason"]) {
         deltas.push(Delta::Finish(FinishReason::from_openai(reason)));
+    }
+}
+
+/// One `tool_calls` entry of a delta: the call's first fragment carries its id and name, later ones
+/// pieces of its arguments.
+fn tool_call_deltas(call: &Value, position: usize, deltas: &mut Vec<Delta>) {
+    let index = call
+        .get("index")
+        .and_then(Value::as_u64)
+        .and_then(|i| u32::try_from(i).ok())
+        .unwrap_or(u32::try_from(position).unwrap_or(u32::MAX));
+    if let (Some(id), Some(name)) = (str_at(call, &["id"]), str_at(call, &["function", "name"])) {
+        deltas.push(Delta::ToolCall {
+            index,
+            id: id.to_owned(),
+            name: name.to_owned(),
+        });
+    }
+    match str_at(call, &["function", "arguments"]) {
+        Some(fragment) if !fragment.is_empty() => deltas.push(Delta::ToolArgs {
+            index,
+            fragment: fragment.to_owned(),
+        }),
+        _ => {}
     }
 }
