@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use e2e::sim::Sim;
 use e2e::Case;
 
+#[path = "gateway/access_changes.rs"]
+mod access_changes;
 #[path = "gateway/anthropic.rs"]
 mod anthropic;
 #[path = "gateway/bad_input.rs"]
@@ -68,6 +70,7 @@ fn all_cases() -> Vec<Case> {
         cache::cases(),
         bad_input::cases(),
         hardening_usage::cases(),
+        access_changes::cases(),
     ]
     .concat()
 }
