@@ -15,6 +15,8 @@ mod auth;
 mod bad_input;
 #[path = "config_api/conflicts.rs"]
 mod conflicts;
+#[path = "config_api/escalation.rs"]
+mod escalation;
 #[path = "config_api/instances.rs"]
 mod instances;
 #[path = "config_api/isolation.rs"]
@@ -55,6 +57,7 @@ fn all_cases() -> Vec<Case> {
         users::cases(),
         keys::cases(),
         keys_lifecycle::cases(),
+        escalation::cases(),
         provider_keys::cases(),
         models::cases(),
         conflicts::cases(),

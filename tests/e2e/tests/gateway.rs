@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use e2e::sim::Sim;
 use e2e::Case;
 
+#[path = "gateway/access_changes.rs"]
+mod access_changes;
 #[path = "gateway/anthropic.rs"]
 mod anthropic;
 #[path = "gateway/bad_input.rs"]
@@ -71,6 +73,7 @@ fn all_cases() -> Vec<Case> {
         bad_input::cases(),
         hardening_usage::cases(),
         tools::cases(),
+        access_changes::cases(),
     ]
     .concat()
 }
