@@ -4,7 +4,7 @@
 usage: seed_demo.py BASE_URL ADMIN_TOKEN STATE_FILE UPSTREAM_URL
 The demo: org "demo" > instance "production" > project "playground", an owner user, a tenant API key (kept in
 STATE_FILE so a restart with the same persisted state reuses it), provider keys for openai and anthropic served
-at UPSTREAM_URL (the provider simulator), and two model configs. With OPENAI_API_KEY / ANTHROPIC_API_KEY set in
+at UPSTREAM_URL (the provider simulator), two chat model configs and an embedding model. With OPENAI_API_KEY / ANTHROPIC_API_KEY set in
 the environment, those real keys and the real providers are used instead.
 """
 import os
@@ -73,6 +73,8 @@ def configure_models(base, admin, instance_id, upstream):
          "input_price_per_mtok": 0.15, "output_price_per_mtok": 0.6},
         {"id": "claude-haiku", "provider": "anthropic", "upstream_model": "claude-3-5-haiku-latest",
          "input_price_per_mtok": 0.8, "output_price_per_mtok": 4.0, "fallbacks": ["gpt-4o-mini"]},
+        {"id": "text-embedding-3-small", "provider": "openai", "upstream_model": "text-embedding-3-small",
+         "capabilities": ["embeddings"], "input_price_per_mtok": 0.02},
     ]
     for model in models:
         status, reply = call(base, admin, "POST", f"/admin/instances/{instance_id}/models", model)
@@ -101,6 +103,8 @@ def main():
     print("Try it:")
     print(f"  curl -s {base}/v1/chat/completions -H 'Authorization: Bearer {key}' \\")
     print("    -d '{\"model\": \"gpt-4o-mini\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}]}'")
+    print(f"  curl -s {base}/v1/embeddings -H 'Authorization: Bearer {key}' \\")
+    print("    -d '{\"model\": \"text-embedding-3-small\", \"input\": \"Hello!\"}'")
     print(f"  curl -s {base}/v1/me -H 'Authorization: Bearer {key}'")
     print(f"  curl -s {base}/admin/instances/{demo['instance_id']}/projects -H 'Authorization: Bearer {demo['api_key']}'")
 

@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod catalog;
+pub mod embed;
 pub mod meter;
 pub mod plan;
 pub mod render;

@@ -102,7 +102,7 @@ pub fn plan(input: PlanInput) -> Result<Plan, ApiError> {
         if legs.len() >= MAX_LEGS {
             break;
         }
-        let Some(route) = usable(catalog, principal, &name).ok() else {
+        let Some(route) = usable(catalog, principal, &name, Capability::Chat).ok() else {
             continue;
         };
         if legs.iter().any(|l| l.route.config.id == route.config.id) {
@@ -140,7 +140,7 @@ fn primary_route(
     principal: &Principal,
     request: &ChatRequest,
 ) -> Result<Route, ApiError> {
-    let route = usable(catalog, principal, &request.model)?;
+    let route = usable(catalog, principal, &request.model, Capability::Chat)?;
     route.kind()?;
     if route.sealed_key.is_none() {
         return Err(ApiError::unprocessable(
@@ -154,9 +154,14 @@ fn primary_route(
     Ok(route)
 }
 
-/// The route of `model` if this key may use it, it exists, is enabled and can chat. An allow-list names
-/// model ids or direct names: either name of the same config passes, no other.
-fn usable(catalog: &Catalog, principal: &Principal, model: &str) -> Result<Route, ApiError> {
+/// The route of `model` if this key may use it, it exists, is enabled and has `capability`. An allow-list
+/// names model ids or direct names: either name of the same config passes, no other.
+pub(crate) fn usable(
+    catalog: &Catalog,
+    principal: &Principal,
+    model: &str,
+    capability: Capability,
+) -> Result<Route, ApiError> {
     let not_allowed = || {
         ApiError::forbidden(
             "model_not_allowed",
@@ -189,10 +194,10 @@ fn usable(catalog: &Catalog, principal: &Principal, model: &str) -> Result<Route
         )
         .with_param("model"));
     }
-    if !route.config.capabilities.contains(&Capability::Chat) {
+    if !route.config.capabilities.contains(&capability) {
         return Err(ApiError::invalid_field(
             "model",
-            format!("'{}' does not support chat", clip(model)),
+            format!("'{}' does not support {}", clip(model), capability.as_str()),
         ));
     }
     Ok(route)
@@ -251,7 +256,7 @@ fn choices(request: &ChatRequest) -> u64 {
 }
 
 /// The key's policy and the route's provider policy (a specific target wins over `*`).
-fn checks(catalog: &Catalog, principal: &Principal, route: &Route) -> Vec<Check> {
+pub(crate) fn checks(catalog: &Catalog, principal: &Principal, route: &Route) -> Vec<Check> {
     let key_id = &principal.key_id;
     let (key_limit, provider_limit) = catalog.limits_for(key_id, &route.provider_key);
     let mut checks = Vec::new();

@@ -10,6 +10,7 @@
 
 pub mod anthropic;
 pub mod chat;
+pub mod embeddings;
 mod field;
 pub mod openai;
 pub mod retry;

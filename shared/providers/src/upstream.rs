@@ -127,6 +127,35 @@ pub fn build_request(
     }
 }
 
+/// An OpenAI-style `POST {base}/{path}` of `body` with bearer auth (none for a local server without a
+/// key), checked like [`build_request`].
+pub(crate) fn openai_post(
+    kind: ProviderKind,
+    path: &str,
+    body: &serde_json::Value,
+    creds: &Credentials,
+) -> Result<HttpRequest, ApiError> {
+    let base = base_url(kind, creds.base_url)?;
+    if creds.api_key.chars().any(char::is_control) {
+        return Err(ApiError::upstream(
+            "the configured provider key is malformed",
+        ));
+    }
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    if !creds.api_key.is_empty() {
+        headers.push((
+            "authorization".to_owned(),
+            format!("Bearer {}", creds.api_key),
+        ));
+    }
+    Ok(HttpRequest {
+        method: "POST",
+        url: format!("{base}/{path}"),
+        headers,
+        body: json_body(body),
+    })
+}
+
 fn base_url(kind: ProviderKind, configured: Option<&str>) -> Result<&str, ApiError> {
     let base = configured
         .or(kind.default_base_url())

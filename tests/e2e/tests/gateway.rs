@@ -22,6 +22,8 @@ mod cache;
 mod cross_format;
 #[path = "gateway/cut_streams.rs"]
 mod cut_streams;
+#[path = "gateway/embeddings.rs"]
+mod embeddings;
 #[path = "gateway/fallbacks.rs"]
 mod fallbacks;
 #[path = "gateway/faults.rs"]
@@ -73,6 +75,7 @@ fn all_cases() -> Vec<Case> {
         bad_input::cases(),
         hardening_usage::cases(),
         tools::cases(),
+        embeddings::cases(),
         access_changes::cases(),
     ]
     .concat()

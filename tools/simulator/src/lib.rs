@@ -15,6 +15,7 @@ mod clock;
 mod conversation;
 mod digest;
 mod directive;
+mod embeddings;
 mod errors;
 mod faults;
 mod images;

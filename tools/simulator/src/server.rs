@@ -19,7 +19,7 @@ use crate::attempts::Attempts;
 use crate::body::SimBody;
 use crate::errors::{ApiError, Shape};
 use crate::openai::OpenAi;
-use crate::{chat, images, respond};
+use crate::{chat, embeddings, images, respond};
 
 const ATTEMPTS_PATH: &str = "/_sim/attempts/";
 const REQUESTS_PATH: &str = "/_sim/requests/";
@@ -94,6 +94,7 @@ async fn dispatch(request: Request<Incoming>, shared: &Shared) -> Response<SimBo
 enum Route {
     ChatCompletions,
     Messages,
+    Embeddings,
     ImageGenerations,
     IdeogramGenerate,
     Health,
@@ -108,6 +109,7 @@ fn route(method: &Method, path: &str) -> Route {
     match (method, path) {
         (&Method::POST, "/v1/chat/completions") => Route::ChatCompletions,
         (&Method::POST, "/v1/messages") => Route::Messages,
+        (&Method::POST, "/v1/embeddings") => Route::Embeddings,
         (&Method::POST, "/v1/images/generations") => Route::ImageGenerations,
         (&Method::POST, "/generate") => Route::IdeogramGenerate,
         (&Method::GET, "/health") => Route::Health,
@@ -132,6 +134,7 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Response<SimBody
     match route(request.method(), request.uri().path()) {
         Route::ChatCompletions => chat::handle::<OpenAi>(request, attempts).await,
         Route::Messages => chat::handle::<Anthropic>(request, attempts).await,
+        Route::Embeddings => embeddings::handle(request, attempts).await,
         Route::ImageGenerations => images::generate_openai(request, attempts, &shared.host).await,
         Route::IdeogramGenerate => images::generate_ideogram(request, attempts, &shared.host).await,
         Route::Health => respond::json(StatusCode::OK, &json!({ "status": "ok" })),

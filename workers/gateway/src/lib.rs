@@ -36,7 +36,7 @@ fn route(path: &str) -> Route {
     match path {
         "/health" => Route::Health,
         "/ready" | "/v1/me" => Route::Api(bindings::CONFIG),
-        "/v1/chat/completions" | "/v1/messages" | "/v1/models" | "/generate" => {
+        "/v1/chat/completions" | "/v1/messages" | "/v1/embeddings" | "/v1/models" | "/generate" => {
             Route::Api(bindings::TEXT_GEN)
         }
         _ if path.starts_with("/admin/") => Route::Api(bindings::CONFIG),

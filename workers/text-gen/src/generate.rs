@@ -164,7 +164,12 @@ fn whole(
 }
 
 /// Queues a settlement on its own (no usage row: the request's row comes at its end).
-fn settle_now(env: &Env, ctx: &Context, job: &Job, settle: Option<kit::limiter::SettleCall>) {
+pub(crate) fn settle_now(
+    env: &Env,
+    ctx: &Context,
+    job: &Job,
+    settle: Option<kit::limiter::SettleCall>,
+) {
     let Some(call) = settle else { return };
     let (env, instance_id) = (env.clone(), job.principal.instance_id.clone());
     ctx.wait_until(async move {
@@ -175,7 +180,11 @@ fn settle_now(env: &Env, ctx: &Context, job: &Job, settle: Option<kit::limiter::
 }
 
 /// The caller must be an API key with the `generate` scope (the platform token manages, it does not generate).
-async fn authenticate(req: &Request, env: &Env, settings: &Settings) -> Result<Principal, Fault> {
+pub(crate) async fn authenticate(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+) -> Result<Principal, Fault> {
     let Actor::Key(principal) =
         principal::authenticate(req, env, settings, clock::now_ms()).await?
     else {
@@ -196,7 +205,7 @@ async fn authenticate(req: &Request, env: &Env, settings: &Settings) -> Result<P
 }
 
 /// The per-attempt deadline: the caller may ask for less than the deployment allows, never more.
-fn timeout(req: &Request, settings: &Settings) -> Result<u64, Fault> {
+pub(crate) fn timeout(req: &Request, settings: &Settings) -> Result<u64, Fault> {
     let Some(text) = req.headers().get("x-de-timeout-ms")? else {
         return Ok(settings.upstream_timeout_ms);
     };
@@ -252,21 +261,7 @@ async fn admit(env: &Env, ctx: &Context, job: &Job, leg: usize) -> Result<Gate, 
 /// The upstream request for `leg`, with the provider key opened in memory only.
 fn upstream_request(job: &Job, leg: &Leg) -> Result<HttpRequest, Fault> {
     let route = &leg.route;
-    let sealed = route.sealed_key.as_deref().ok_or_else(|| {
-        Fault::Data(format!(
-            "route {} lost its provider key",
-            route.provider_key
-        ))
-    })?;
-    let vault = job.settings.vault()?;
-    let api_key = vault
-        .open(sealed, &route.key_aad(&job.principal.instance_id))
-        .map_err(|e| {
-            Fault::Data(format!(
-                "provider key {} does not open: {e}",
-                route.provider_key
-            ))
-        })?;
+    let api_key = open_key(&job.settings, &job.principal.instance_id, route)?;
     let creds = Credentials {
         api_key: &api_key,
         base_url: route.base_url.as_deref(),
@@ -277,6 +272,29 @@ fn upstream_request(job: &Job, leg: &Leg) -> Result<HttpRequest, Fault> {
         &route.config.upstream_model,
         &creds,
     )?)
+}
+
+/// The route's provider key, opened in memory only.
+pub(crate) fn open_key(
+    settings: &Settings,
+    instance_id: &str,
+    route: &generation::Route,
+) -> Result<String, Fault> {
+    let sealed = route.sealed_key.as_deref().ok_or_else(|| {
+        Fault::Data(format!(
+            "route {} lost its provider key",
+            route.provider_key
+        ))
+    })?;
+    let vault = settings.vault()?;
+    vault
+        .open(sealed, &route.key_aad(instance_id))
+        .map_err(|e| {
+            Fault::Data(format!(
+                "provider key {} does not open: {e}",
+                route.provider_key
+            ))
+        })
 }
 
 fn now() -> u64 {

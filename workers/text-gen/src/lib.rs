@@ -1,9 +1,11 @@
 //! The text generation gateway. A tenant app changes `base_url` and key in its OpenAI or Anthropic SDK and
-//! keeps working: `POST /v1/chat/completions`, `POST /v1/messages`, `GET /v1/models`, and the seed's
+//! keeps working: `POST /v1/chat/completions`, `POST /v1/messages`, `POST /v1/embeddings`, `GET /v1/models`,
+//! and the seed's
 //! `POST /generate`, through rate limits, retries and fallbacks, with usage recorded after the response.
 //! Also hosts the rate limiter Durable Object.
 
 mod cache;
+mod embed;
 mod flush;
 mod generate;
 mod job;

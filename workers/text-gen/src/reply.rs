@@ -34,7 +34,7 @@ pub fn success(
     let mut reply = whole_response(job, response)?;
     decorate(
         reply.headers_mut(),
-        job,
+        job.started_ms,
         admission.as_ref(),
         finish,
         "application/json",
@@ -140,7 +140,13 @@ pub fn from_cache(env: &Env, ctx: &Context, job: &Job, hit: &ChatResponse) -> Re
         ..Finish::default()
     };
     let mut reply = whole_response(job, hit)?;
-    decorate(reply.headers_mut(), job, None, finish, "application/json")?;
+    decorate(
+        reply.headers_mut(),
+        job.started_ms,
+        None,
+        finish,
+        "application/json",
+    )?;
     let outcome = Outcome {
         status: 200,
         error_code: None,
@@ -161,7 +167,7 @@ pub fn error_response(
     let mut reply = kit::call::error_response(error, &job.request_id)?;
     decorate(
         reply.headers_mut(),
-        job,
+        job.started_ms,
         admission,
         finish,
         "application/json",
@@ -172,7 +178,7 @@ pub fn error_response(
 /// Content type, rate-limit headers (OpenAI's names), time spent in the platform, cache status.
 pub fn decorate(
     headers: &mut Headers,
-    job: &Job,
+    started_ms: f64,
     admission: Option<&Admission>,
     finish: Finish,
     content_type: &str,
@@ -199,7 +205,7 @@ pub fn decorate(
             &format!("{}s", limits::retry_after_secs(quota.reset_tokens_ms)),
         )?;
     }
-    let overhead = (clock::tick_ms() - job.started_ms - finish.upstream_ms).max(0.0);
+    let overhead = (clock::tick_ms() - started_ms - finish.upstream_ms).max(0.0);
     headers.set("x-de-overhead-ms", &format!("{overhead:.2}"))?;
     if finish.cached {
         headers.set("x-de-cache", "hit")?;

@@ -1,7 +1,7 @@
 //! The route table of the text-gen worker: one list from which both the dispatch and the 404/405
 //! answers derive.
 
-use crate::{generate, models};
+use crate::{embed, generate, models};
 use envelope::ApiError;
 use generation::Format;
 use kit::call::Reply;
@@ -14,6 +14,7 @@ use worker::{Context, Env, Method, Request};
 enum Handler {
     Health,
     Generate(Format),
+    Embed,
     Models,
     Forget,
 }
@@ -31,6 +32,7 @@ const ROUTES: &[(&str, Method, Handler)] = &[
         Handler::Generate(Format::Anthropic),
     ),
     ("/generate", Method::Post, Handler::Generate(Format::Seed)),
+    ("/v1/embeddings", Method::Post, Handler::Embed),
     ("/v1/models", Method::Get, Handler::Models),
     (kit::principal::FORGET_PATH, Method::Post, Handler::Forget),
 ];
@@ -57,6 +59,7 @@ pub async fn handle(req: &mut Request, env: &Env, ctx: &Context, call: &Call) ->
     match find(&req.path(), &req.method())? {
         Handler::Health => call.json(200, &json!({"status": "ok"})),
         Handler::Generate(format) => generate::run(req, env, ctx, call, format).await,
+        Handler::Embed => embed::run(req, env, ctx, call).await,
         Handler::Models => models::list(req, env, call).await,
         Handler::Forget => forget(req, env, call).await,
     }

@@ -178,7 +178,7 @@ pub fn respond(
     let mut response = Response::from_stream(body)?;
     reply::decorate(
         response.headers_mut(),
-        &job,
+        job.started_ms,
         admission.as_ref(),
         finish,
         "text/event-stream",

@@ -21,6 +21,7 @@ labels! {
         Chat => "chat",
         Stream => "stream",
         Image => "image",
+        Embeddings => "embeddings",
     }
 }
 
