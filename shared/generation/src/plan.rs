@@ -24,6 +24,8 @@ pub const MAX_ATTEMPTS: u32 = 4;
 pub enum Format {
     OpenAi,
     Anthropic,
+    /// The OpenAI Responses API.
+    Responses,
     Seed,
 }
 
@@ -33,6 +35,7 @@ impl Format {
         match self {
             Format::OpenAi => "chat.completions",
             Format::Anthropic => "messages",
+            Format::Responses => "responses",
             Format::Seed => "generate",
         }
     }

@@ -14,6 +14,7 @@ pub fn response_id(format: Format, request_id: &str) -> String {
     let bare = bare_id(request_id);
     match format {
         Format::Anthropic => format!("msg_{bare}"),
+        Format::Responses => format!("resp_{bare}"),
         Format::OpenAi | Format::Seed => format!("chatcmpl-{bare}"),
     }
 }
@@ -21,7 +22,7 @@ pub fn response_id(format: Format, request_id: &str) -> String {
 /// The format-neutral part of an id: `req_…`, `chatcmpl-…` and `msg_…` prefixes removed. What a whole
 /// answer's `ChatResponse::id` holds once it is ours (see [`own`]).
 pub fn bare_id(id: &str) -> &str {
-    ["req_", "chatcmpl-", "msg_"]
+    ["req_", "chatcmpl-", "msg_", "resp_"]
         .iter()
         .find_map(|p| id.strip_prefix(p))
         .unwrap_or(id)
@@ -51,6 +52,7 @@ pub fn render(
             providers::openai::render_response(&response, model)
         }
         Format::Anthropic => providers::anthropic::render_response(&response, model),
+        Format::Responses => providers::responses::render_response(&response, model, now_s),
         Format::Seed => seed::render_response(&response, model, request_id),
     }
 }
@@ -75,6 +77,9 @@ mod tests {
         assert_eq!(body["created"], 77);
         let body = render(Format::Anthropic, &response, "alias", "req_abc", 77);
         assert_eq!(body["id"], "msg_abc");
+        let body = render(Format::Responses, &response, "alias", "req_abc", 77);
+        assert_eq!(body["id"], "resp_abc");
+        assert_eq!(response_id(Format::Responses, "req_abc"), "resp_abc");
         // Replayed from the cache to another request: the producing request's id.
         let body = render(Format::OpenAi, &response, "alias", "req_other", 77);
         assert_eq!(body["id"], "chatcmpl-abc");

@@ -13,6 +13,7 @@ pub mod chat;
 pub mod embeddings;
 mod field;
 pub mod openai;
+pub mod responses;
 pub mod retry;
 pub mod tokens;
 pub mod upstream;

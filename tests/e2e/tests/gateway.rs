@@ -40,6 +40,8 @@ mod models;
 mod openai;
 #[path = "gateway/rate_limits.rs"]
 mod rate_limits;
+#[path = "gateway/responses.rs"]
+mod responses;
 #[path = "gateway/stream_timing.rs"]
 mod stream_timing;
 #[path = "gateway/streams.rs"]
@@ -76,6 +78,7 @@ fn all_cases() -> Vec<Case> {
         hardening_usage::cases(),
         tools::cases(),
         embeddings::cases(),
+        responses::cases(),
         access_changes::cases(),
     ]
     .concat()

@@ -36,9 +36,12 @@ fn route(path: &str) -> Route {
     match path {
         "/health" => Route::Health,
         "/ready" | "/v1/me" => Route::Api(bindings::CONFIG),
-        "/v1/chat/completions" | "/v1/messages" | "/v1/embeddings" | "/v1/models" | "/generate" => {
-            Route::Api(bindings::TEXT_GEN)
-        }
+        "/v1/chat/completions"
+        | "/v1/messages"
+        | "/v1/responses"
+        | "/v1/embeddings"
+        | "/v1/models"
+        | "/generate" => Route::Api(bindings::TEXT_GEN),
         _ if path.starts_with("/admin/") => Route::Api(bindings::CONFIG),
         _ if path.starts_with("/v1/") || path == "/admin" => Route::Nowhere,
         _ => Route::Page,

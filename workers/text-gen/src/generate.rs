@@ -38,6 +38,7 @@ pub async fn run(
     let request = match format {
         Format::OpenAi => providers::openai::parse_request(&body)?,
         Format::Anthropic => providers::anthropic::parse_request(&body)?,
+        Format::Responses => providers::responses::parse_request(&body)?,
         Format::Seed => generation::seed::parse_request(&body)?,
     };
     let timeout_ms = timeout(req, &settings)?;

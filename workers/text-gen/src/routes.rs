@@ -31,6 +31,11 @@ const ROUTES: &[(&str, Method, Handler)] = &[
         Method::Post,
         Handler::Generate(Format::Anthropic),
     ),
+    (
+        "/v1/responses",
+        Method::Post,
+        Handler::Generate(Format::Responses),
+    ),
     ("/generate", Method::Post, Handler::Generate(Format::Seed)),
     ("/v1/embeddings", Method::Post, Handler::Embed),
     ("/v1/models", Method::Get, Handler::Models),

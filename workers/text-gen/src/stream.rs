@@ -30,6 +30,7 @@ struct StreamEnd {
 enum Encoder {
     OpenAi(providers::openai::ChunkEncoder),
     Anthropic(providers::anthropic::EventEncoder),
+    Responses(providers::responses::ResponseEncoder),
 }
 
 impl Encoder {
@@ -40,6 +41,9 @@ impl Encoder {
             Format::Anthropic => {
                 Encoder::Anthropic(providers::anthropic::EventEncoder::new(id, model))
             }
+            Format::Responses => Encoder::Responses(providers::responses::ResponseEncoder::new(
+                id, model, created,
+            )),
             Format::OpenAi | Format::Seed => {
                 let include_usage = job.leg(0).is_some_and(|l| l.request.include_usage());
                 Encoder::OpenAi(providers::openai::ChunkEncoder::new(
@@ -56,6 +60,7 @@ impl Encoder {
         let frames = match self {
             Encoder::OpenAi(e) => e.encode(delta),
             Encoder::Anthropic(e) => e.encode(delta),
+            Encoder::Responses(e) => e.encode(delta),
         };
         frames.iter().for_each(|f| out.push_str(f));
     }
@@ -65,6 +70,7 @@ impl Encoder {
         match self {
             Encoder::OpenAi(e) => out.push_str(&e.done()),
             Encoder::Anthropic(e) => e.finish().iter().for_each(|f| out.push_str(f)),
+            Encoder::Responses(e) => e.finish().iter().for_each(|f| out.push_str(f)),
         }
     }
 
@@ -74,6 +80,7 @@ impl Encoder {
             Encoder::Anthropic(_) => {
                 providers::anthropic::EventEncoder::error_frame(error, request_id)
             }
+            Encoder::Responses(e) => e.error_frame(error, request_id),
         }
     }
 }
