@@ -12,7 +12,7 @@ use tenancy::inputs::Capability;
 use tenancy::principal::Principal;
 
 use crate::catalog::{Catalog, Route};
-use crate::plan::{checks, usable};
+use crate::plan::{checks, has_key, usable};
 
 /// The decisions made before the upstream is called.
 #[derive(Debug, Clone)]
@@ -40,15 +40,7 @@ pub fn plan(
             "anthropic models have no embeddings; use an OpenAI or OpenAI-compatible model",
         ));
     }
-    if route.sealed_key.is_none() {
-        return Err(ApiError::unprocessable(
-            "model",
-            format!(
-                "no provider key '{}' is configured for this instance",
-                route.provider_key
-            ),
-        ));
-    }
+    has_key(&route)?;
     let checks = checks(catalog, principal, &route);
     Ok(EmbedPlan {
         reserved_tokens: estimate_tokens(&request),

@@ -145,6 +145,12 @@ fn primary_route(
 ) -> Result<Route, ApiError> {
     let route = usable(catalog, principal, &request.model, Capability::Chat)?;
     route.kind()?;
+    has_key(&route)?;
+    Ok(route)
+}
+
+/// The model the caller named must have its provider key configured.
+pub(crate) fn has_key(route: &Route) -> Result<(), ApiError> {
     if route.sealed_key.is_none() {
         return Err(ApiError::unprocessable(
             "model",
@@ -154,7 +160,7 @@ fn primary_route(
             ),
         ));
     }
-    Ok(route)
+    Ok(())
 }
 
 /// The route of `model` if this key may use it, it exists, is enabled and has `capability`. An allow-list

@@ -114,11 +114,7 @@ pub fn build_request(
     creds: &Credentials,
 ) -> Result<HttpRequest, ApiError> {
     let base = base_url(kind, creds.base_url)?;
-    if creds.api_key.chars().any(char::is_control) {
-        return Err(ApiError::upstream(
-            "the configured provider key is malformed",
-        ));
-    }
+    check_key(creds)?;
     match kind {
         ProviderKind::OpenAi | ProviderKind::OpenAiCompatible => {
             openai::build(kind, req, upstream_model, base, creds.api_key)
@@ -136,11 +132,7 @@ pub(crate) fn openai_post(
     creds: &Credentials,
 ) -> Result<HttpRequest, ApiError> {
     let base = base_url(kind, creds.base_url)?;
-    if creds.api_key.chars().any(char::is_control) {
-        return Err(ApiError::upstream(
-            "the configured provider key is malformed",
-        ));
-    }
+    check_key(creds)?;
     let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
     if !creds.api_key.is_empty() {
         headers.push((
@@ -154,6 +146,16 @@ pub(crate) fn openai_post(
         headers,
         body: json_body(body),
     })
+}
+
+/// A key with control characters would break the header it goes in: the configuration is at fault.
+fn check_key(creds: &Credentials) -> Result<(), ApiError> {
+    if creds.api_key.chars().any(char::is_control) {
+        return Err(ApiError::upstream(
+            "the configured provider key is malformed",
+        ));
+    }
+    Ok(())
 }
 
 fn base_url(kind: ProviderKind, configured: Option<&str>) -> Result<&str, ApiError> {

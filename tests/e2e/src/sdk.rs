@@ -1,19 +1,30 @@
 //! Runs the official SDKs' scripts in `tests/e2e/sdk/` (Node, with the packages of the repo's
-//! package.json) and reads the one JSON line each prints.
+//! package.json; Python, in the virtualenv `target/py` that scripts/bootstrap fills from
+//! `tests/e2e/sdk/requirements.txt`) and reads the one JSON line each prints.
 
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-/// `node tests/e2e/sdk/<script> <args…>`; the script's JSON when it says `"ok": true`, else its error.
+/// `node tests/e2e/sdk/<script> <args…>` (a `.py` script: the virtualenv's Python); the script's JSON
+/// when it says `"ok": true`, else its error.
 pub async fn run(root: &Path, script: &str, args: &[&str]) -> Result<Value, String> {
     let path = root.join("tests").join("e2e").join("sdk").join(script);
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let root = root.to_path_buf();
-    let label = format!("node {script} {}", args.first().map_or("", String::as_str));
+    let runner = if script.ends_with(".py") {
+        root.join("target").join("py").join("bin").join("python")
+    } else {
+        node(&root)
+    };
+    let label = format!(
+        "{} {script} {}",
+        runner.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
+        args.first().map_or("", String::as_str)
+    );
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(node(&root))
+        Command::new(&runner)
             .arg(&path)
             .args(&args)
             .current_dir(&root)

@@ -38,6 +38,8 @@ mod hardening_usage;
 mod models;
 #[path = "gateway/openai.rs"]
 mod openai;
+#[path = "gateway/python.rs"]
+mod python;
 #[path = "gateway/rate_limits.rs"]
 mod rate_limits;
 #[path = "gateway/responses.rs"]
@@ -79,6 +81,7 @@ fn all_cases() -> Vec<Case> {
         tools::cases(),
         embeddings::cases(),
         responses::cases(),
+        python::cases(),
         access_changes::cases(),
     ]
     .concat()

@@ -205,15 +205,7 @@ fn error_reply(
     admission: Option<&Admission>,
     finish: Finish,
 ) -> worker::Result<Response> {
-    let mut reply = kit::call::error_response(error, &job.request_id)?;
-    decorate(
-        reply.headers_mut(),
-        job.started_ms,
-        admission,
-        finish,
-        "application/json",
-    )?;
-    Ok(reply)
+    crate::reply::error_with_headers(&job.request_id, job.started_ms, error, admission, finish)
 }
 
 /// Queues the usage row and the settlement (to the tokens counted; zero when nothing was embedded).

@@ -164,10 +164,21 @@ pub fn error_response(
     admission: Option<&Admission>,
     finish: Finish,
 ) -> worker::Result<Response> {
-    let mut reply = kit::call::error_response(error, &job.request_id)?;
+    error_with_headers(&job.request_id, job.started_ms, error, admission, finish)
+}
+
+/// [`error_response`] for a request that is not a chat job (embeddings).
+pub fn error_with_headers(
+    request_id: &str,
+    started_ms: f64,
+    error: &ApiError,
+    admission: Option<&Admission>,
+    finish: Finish,
+) -> worker::Result<Response> {
+    let mut reply = kit::call::error_response(error, request_id)?;
     decorate(
         reply.headers_mut(),
-        job.started_ms,
+        started_ms,
         admission,
         finish,
         "application/json",
