@@ -18,6 +18,9 @@ use providers::chat::Delta;
 use providers::upstream::{ProviderKind, StreamDecoder, UpstreamError};
 use worker::{ByteStream, Context, Env, Response};
 
+/// A piece stops taking more chunks at this size (latency and memory stay bounded).
+const COALESCE_BYTES: usize = 64 * 1024;
+
 /// How a stream ended, for the usage row.
 struct StreamEnd {
     status: u16,
@@ -115,12 +118,26 @@ impl Pump {
         }
     }
 
-    /// The next non-empty piece of our stream, or `None` once it has ended.
+    /// The next non-empty piece of our stream, or `None` once it has ended. It waits for the upstream's next
+    /// chunk, then takes every chunk that is already there (the read of a queued chunk settles before a
+    /// zero timer fires): events that arrive together leave together, so every hop after us moves one
+    /// piece instead of one per event. A read cut short by the timer is not lost: the stream keeps it
+    /// pending for the next call.
     async fn next_piece(mut self) -> Option<(worker::Result<Vec<u8>>, Pump)> {
         self.end.as_ref()?;
         let mut out = String::new();
-        while out.is_empty() {
-            let deltas = match self.upstream.next().await {
+        loop {
+            let chunk = if out.is_empty() {
+                self.upstream.next().await
+            } else {
+                let more = std::pin::pin!(self.upstream.next());
+                let idle = std::pin::pin!(worker::Delay::from(std::time::Duration::ZERO));
+                match futures_util::future::select(more, idle).await {
+                    futures_util::future::Either::Left((chunk, _)) => chunk,
+                    futures_util::future::Either::Right(_) => break,
+                }
+            };
+            let deltas = match chunk {
                 Some(Ok(bytes)) => self.decoder.feed(&bytes),
                 Some(Err(_)) => Err(UpstreamError::Truncated),
                 None => self.decoder.finish().map(|deltas| {
@@ -138,7 +155,7 @@ impl Pump {
                     self.report(error.status(), Some(error.code.to_string()), End::Cut);
                 }
             }
-            if self.end.is_none() {
+            if self.end.is_none() || out.len() >= COALESCE_BYTES {
                 break;
             }
         }
