@@ -13,3 +13,4 @@ mod faults;
 mod images;
 mod messages;
 mod support;
+mod tools_and_embeddings;
