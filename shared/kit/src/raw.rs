@@ -7,7 +7,7 @@
 //! headers and body in the init (no intermediate `Request`), `arrayBuffer()` for whole bodies, and
 //! `AbortSignal.timeout` for a deadline that covers the headers and the body (the host aborts both).
 
-use worker::js_sys::{Promise, Reflect, Uint8Array};
+use worker::js_sys::{Object, Promise, Reflect, Uint8Array};
 use worker::wasm_bindgen::{self, prelude::wasm_bindgen, JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys::{
@@ -166,5 +166,159 @@ pub async fn bytes_limited(response: &Response, limit: usize) -> Result<Bounded,
         Some(n) if n > limit => Ok(Bounded::TooLarge),
         Some(_) if !encoded => Ok(Bounded::Whole(bytes(response).await?)),
         _ => read_stream(response.body(), limit).await,
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `TransformStream` built from a transformer object of callbacks.
+    type RawTransformStream;
+    #[wasm_bindgen(constructor, catch, js_class = "TransformStream", js_name = TransformStream)]
+    fn new_with(transformer: &Object) -> Result<RawTransformStream, JsValue>;
+    #[wasm_bindgen(method, getter)]
+    fn readable(this: &RawTransformStream) -> ReadableStream;
+    #[wasm_bindgen(method, getter)]
+    fn writable(this: &RawTransformStream) -> JsValue;
+
+    /// `TransformStreamDefaultController`.
+    type StreamController;
+    #[wasm_bindgen(method, catch)]
+    fn enqueue(this: &StreamController, chunk: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn terminate(this: &StreamController) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, getter, js_name = desiredSize)]
+    fn desired_size(this: &StreamController) -> JsValue;
+
+    /// A `ReadableStream`, for its `pipeTo`.
+    type PipeSource;
+    #[wasm_bindgen(method, js_name = pipeTo)]
+    fn pipe_to(this: &PipeSource, destination: &JsValue, options: &Object) -> Promise;
+}
+
+/// What [`pipe`] does with a stream's bytes: called synchronously by the runtime, chunk by chunk.
+pub trait Transform: 'static {
+    /// The bytes to send for one chunk of the source (possibly none).
+    fn chunk(&mut self, bytes: &[u8]) -> Vec<u8>;
+    /// Whether the stream is over for this transform (it sent its last bytes): the runtime then closes it.
+    fn finished(&self) -> bool;
+    /// The source ended: the last bytes.
+    fn end(&mut self) -> Vec<u8>;
+    /// The source failed (`caller_gone: false`: the bytes returned still reach the caller), or the caller
+    /// went away (`caller_gone: true`: nothing can be sent any more).
+    fn fail(&mut self, caller_gone: bool) -> Vec<u8>;
+}
+
+/// A running [`pipe`]: the callbacks the runtime calls, kept alive until [`Piping::done`].
+pub struct Piping<T: Transform> {
+    state: std::rc::Rc<std::cell::RefCell<T>>,
+    controller: std::rc::Rc<std::cell::RefCell<Option<StreamController>>>,
+    piped: Promise,
+    _callbacks: Vec<worker::wasm_bindgen::closure::Closure<dyn FnMut(JsValue, JsValue)>>,
+}
+
+fn send(ctl: &StreamController, out: &[u8]) {
+    if !out.is_empty() {
+        // A caller that went away makes this fail; the pipe's end says so.
+        let _sent = ctl.enqueue(&Uint8Array::from(out).into());
+    }
+}
+
+/// `source` piped through `transform` by the runtime itself (`pipeTo` into a `TransformStream`): each
+/// chunk is one synchronous call into `transform`, with no future, task or promise of ours per chunk. The
+/// returned stream is the response body; await [`Piping::done`] (in `wait_until`) to learn how it ended
+/// and to free the callbacks. A failing source does not abort the caller's side (`preventAbort`), so
+/// [`Transform::fail`] can still send its last bytes; a caller that goes away cancels the source.
+pub fn pipe<T: Transform>(
+    source: ReadableStream,
+    transform: T,
+) -> Result<(ReadableStream, Piping<T>), JsValue> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use worker::wasm_bindgen::closure::Closure;
+
+    let state = Rc::new(RefCell::new(transform));
+    let controller: Rc<RefCell<Option<StreamController>>> = Rc::new(RefCell::new(None));
+    // One signature for every callback (the runtime passes what it passes; the rest is undefined).
+    let start = {
+        let controller = controller.clone();
+        Closure::<dyn FnMut(JsValue, JsValue)>::new(move |ctl: JsValue, _: JsValue| {
+            *controller.borrow_mut() = Some(ctl.unchecked_into());
+        })
+    };
+    let on_chunk = {
+        let state = state.clone();
+        Closure::<dyn FnMut(JsValue, JsValue)>::new(move |chunk: JsValue, ctl: JsValue| {
+            let ctl: StreamController = ctl.unchecked_into();
+            let bytes = Uint8Array::new(&chunk).to_vec();
+            let (out, finished) = {
+                let mut s = state.borrow_mut();
+                let out = s.chunk(&bytes);
+                (out, s.finished())
+            };
+            send(&ctl, &out);
+            if finished {
+                let _closed = ctl.terminate();
+            }
+        })
+    };
+    let on_flush = {
+        let state = state.clone();
+        Closure::<dyn FnMut(JsValue, JsValue)>::new(move |ctl: JsValue, _: JsValue| {
+            let ctl: StreamController = ctl.unchecked_into();
+            let out = {
+                let mut s = state.borrow_mut();
+                if s.finished() {
+                    Vec::new()
+                } else {
+                    s.end()
+                }
+            };
+            send(&ctl, &out);
+        })
+    };
+    let transformer = Object::new();
+    Reflect::set(&transformer, &"start".into(), start.as_ref())?;
+    Reflect::set(&transformer, &"transform".into(), on_chunk.as_ref())?;
+    Reflect::set(&transformer, &"flush".into(), on_flush.as_ref())?;
+    let stream = RawTransformStream::new_with(&transformer)?;
+    let options = Object::new();
+    Reflect::set(&options, &"preventAbort".into(), &JsValue::TRUE)?;
+    let piped = source
+        .unchecked_into::<PipeSource>()
+        .pipe_to(&stream.writable(), &options);
+    Ok((
+        stream.readable(),
+        Piping {
+            state,
+            controller,
+            piped,
+            _callbacks: vec![start, on_chunk, on_flush],
+        },
+    ))
+}
+
+impl<T: Transform> Piping<T> {
+    /// Waits until the pipe is over. A source that failed, or a caller that went away, ends in
+    /// [`Transform::fail`] (its bytes sent while the caller is there). Then the callbacks are freed.
+    pub async fn done(self) {
+        if JsFuture::from(self.piped.clone()).await.is_ok() {
+            return;
+        }
+        let ctl = self.controller.borrow();
+        // A caller that went away closed (or errored) the readable side: nothing can be queued there.
+        let caller_gone = ctl.as_ref().is_none_or(|c| {
+            c.desired_size().is_null() || c.enqueue(&Uint8Array::new_with_length(0).into()).is_err()
+        });
+        let out = {
+            let mut s = self.state.borrow_mut();
+            if s.finished() {
+                return;
+            }
+            s.fail(caller_gone)
+        };
+        if let (Some(ctl), false) = (ctl.as_ref(), caller_gone) {
+            send(ctl, &out);
+            let _closed = ctl.terminate();
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! Streaming responses: the upstream's SSE is decoded into provider-neutral deltas and re-encoded in the
-//! caller's format as it arrives, each delta counted on its way out. A stream the upstream cuts ends with
+//! caller's format as it arrives, each delta counted on its way out. The runtime pumps the bytes itself
+//! (`kit::raw::pipe`: the upstream body `pipeTo` a `TransformStream` whose callbacks are [`Pump`]'s), so a
+//! chunk costs one synchronous call here, no future or promise of ours. A stream the upstream cuts ends with
 //! an error event, never a clean finish. When the stream ends — completely, cut by the upstream, or
 //! dropped by the caller — its usage row and settlement are recorded (see `generation::meter`: a cut
 //! stream keeps its reservation and counts at least what was sent, never zero).
@@ -7,7 +9,6 @@
 use crate::job::{Finish, Job};
 use crate::reply::{self, Outcome};
 use futures_channel::oneshot;
-use futures_util::StreamExt;
 use generation::meter::{End, Meter};
 use generation::render::response_id;
 use generation::Format;
@@ -16,10 +17,7 @@ use kit::upstream::Answer;
 use limits::Admission;
 use providers::chat::Delta;
 use providers::upstream::{ProviderKind, StreamDecoder, UpstreamError};
-use worker::{ByteStream, Context, Env, Response};
-
-/// A piece stops taking more chunks at this size (latency and memory stay bounded).
-const COALESCE_BYTES: usize = 64 * 1024;
+use worker::{Context, Env, Response};
 
 /// How a stream ended, for the usage row.
 struct StreamEnd {
@@ -88,9 +86,9 @@ impl Encoder {
     }
 }
 
-/// Moves bytes from the upstream to the caller, translating and counting on the way.
+/// Translates the upstream's bytes for the caller, counting on the way; the runtime calls it chunk by chunk
+/// (see `kit::raw::pipe`).
 struct Pump {
-    upstream: ByteStream,
     decoder: StreamDecoder,
     encoder: Encoder,
     meter: Meter,
@@ -118,48 +116,52 @@ impl Pump {
         }
     }
 
-    /// The next non-empty piece of our stream, or `None` once it has ended. It waits for the upstream's next
-    /// chunk, then takes every chunk that is already there (the read of a queued chunk settles before a
-    /// zero timer fires): events that arrive together leave together, so every hop after us moves one
-    /// piece instead of one per event. A read cut short by the timer is not lost: the stream keeps it
-    /// pending for the next call.
-    async fn next_piece(mut self) -> Option<(worker::Result<Vec<u8>>, Pump)> {
-        self.end.as_ref()?;
+    /// A stream error: the caller gets the error frame, the row counts the stream as cut.
+    fn fail_with(&mut self, err: &UpstreamError, out: &mut String) {
+        let error = err.to_api_error();
+        out.push_str(&self.encoder.error(&error, &self.request_id));
+        self.report(error.status(), Some(error.code.to_string()), End::Cut);
+    }
+}
+
+impl kit::raw::Transform for Pump {
+    fn chunk(&mut self, bytes: &[u8]) -> Vec<u8> {
         let mut out = String::new();
-        loop {
-            let chunk = if out.is_empty() {
-                self.upstream.next().await
-            } else {
-                let more = std::pin::pin!(self.upstream.next());
-                let idle = std::pin::pin!(worker::Delay::from(std::time::Duration::ZERO));
-                match futures_util::future::select(more, idle).await {
-                    futures_util::future::Either::Left((chunk, _)) => chunk,
-                    futures_util::future::Either::Right(_) => break,
-                }
-            };
-            let deltas = match chunk {
-                Some(Ok(bytes)) => self.decoder.feed(&bytes),
-                Some(Err(_)) => Err(UpstreamError::Truncated),
-                None => self.decoder.finish().map(|deltas| {
-                    self.encode(&deltas, &mut out);
-                    self.encoder.close(&mut out);
-                    self.report(200, None, End::Complete);
-                    Vec::new()
-                }),
-            };
-            match deltas {
-                Ok(deltas) => self.encode(&deltas, &mut out),
-                Err(err) => {
-                    let error = err.to_api_error();
-                    out.push_str(&self.encoder.error(&error, &self.request_id));
-                    self.report(error.status(), Some(error.code.to_string()), End::Cut);
-                }
-            }
-            if self.end.is_none() || out.len() >= COALESCE_BYTES {
-                break;
-            }
+        if self.end.is_none() {
+            return Vec::new();
         }
-        Some((Ok(out.into_bytes()), self))
+        match self.decoder.feed(bytes) {
+            Ok(deltas) => self.encode(&deltas, &mut out),
+            Err(err) => self.fail_with(&err, &mut out),
+        }
+        out.into_bytes()
+    }
+
+    fn finished(&self) -> bool {
+        self.end.is_none()
+    }
+
+    fn end(&mut self) -> Vec<u8> {
+        let mut out = String::new();
+        match self.decoder.finish() {
+            Ok(deltas) => {
+                self.encode(&deltas, &mut out);
+                self.encoder.close(&mut out);
+                self.report(200, None, End::Complete);
+            }
+            Err(err) => self.fail_with(&err, &mut out),
+        }
+        out.into_bytes()
+    }
+
+    fn fail(&mut self, caller_gone: bool) -> Vec<u8> {
+        if caller_gone {
+            self.report(499, Some("client_closed".to_string()), End::Cut);
+            return Vec::new();
+        }
+        let mut out = String::new();
+        self.fail_with(&UpstreamError::Truncated, &mut out);
+        out.into_bytes()
     }
 }
 
@@ -176,7 +178,7 @@ pub fn respond(
     ctx: &Context,
     job: Job,
     admission: Option<Admission>,
-    mut answer: Answer,
+    answer: Answer,
     kind: ProviderKind,
     mut finish: Finish,
 ) -> Reply {
@@ -185,21 +187,29 @@ pub fn respond(
     };
     let meter = Meter::new(leg);
     let encoder = Encoder::new(&job, job.model());
-    let upstream = match answer.response.stream() {
-        Ok(upstream) => upstream,
-        Err(e) => return Err(reply::fault(env, ctx, &job, admission, e.into(), finish)),
+    let upstream = match answer.response.body() {
+        worker::ResponseBody::Stream(stream) => stream.clone(),
+        _ => {
+            let fault = kit::Fault::Data("the upstream stream has no body".into());
+            return Err(reply::fault(env, ctx, &job, admission, fault, finish));
+        }
     };
     let (end_tx, end_rx) = oneshot::channel::<StreamEnd>();
     let pump = Pump {
-        upstream,
         decoder: StreamDecoder::new(kind),
         encoder,
         meter: meter.clone(),
         end: Some(end_tx),
         request_id: job.request_id.clone(),
     };
-    let body = futures_util::stream::unfold(pump, Pump::next_piece);
-    let mut response = Response::from_stream(body)?;
+    let (body, piping) = match kit::raw::pipe(upstream, pump) {
+        Ok(piped) => piped,
+        Err(e) => {
+            let fault = kit::Fault::Data(format!("piping the stream: {}", kit::raw::describe(&e)));
+            return Err(reply::fault(env, ctx, &job, admission, fault, finish));
+        }
+    };
+    let mut response = Response::from_body(worker::ResponseBody::Stream(body))?;
     reply::decorate(
         response.headers_mut(),
         job.started_ms,
@@ -212,6 +222,7 @@ pub fn respond(
     let overhead_ms = (kit::clock::tick_ms() - job.started_ms - finish.upstream_ms).max(0.0);
     let env = env.clone();
     ctx.wait_until(async move {
+        piping.done().await;
         let end = end_rx.await.unwrap_or(StreamEnd {
             status: 499,
             error_code: Some("client_closed".into()),
