@@ -187,6 +187,12 @@ pub fn build_request(
             "anthropic models have no embeddings; use an OpenAI or OpenAI-compatible model",
         ));
     }
+    if kind == ProviderKind::Ideogram {
+        return Err(ApiError::invalid_field(
+            "model",
+            "ideogram models generate images, not embeddings",
+        ));
+    }
     let mut body = Map::new();
     body.insert("model".into(), json!(upstream_model));
     body.insert("input".into(), req.input.to_json());

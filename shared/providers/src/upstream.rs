@@ -15,6 +15,7 @@ use envelope::ApiError;
 
 use crate::chat::ChatRequest;
 
+pub(crate) use classification::error_in_body;
 pub use classification::{classify, classify_with_headers};
 pub use error::UpstreamError;
 pub use response::parse_response;
@@ -27,6 +28,8 @@ pub enum ProviderKind {
     Anthropic,
     /// An OpenAI-style server at a configured base URL (vLLM, llama.cpp, Ollama, …).
     OpenAiCompatible,
+    /// Ideogram's image API (images only: no chat, no embeddings).
+    Ideogram,
 }
 
 impl ProviderKind {
@@ -35,6 +38,7 @@ impl ProviderKind {
             Self::OpenAi => Some("https://api.openai.com/v1"),
             Self::Anthropic => Some("https://api.anthropic.com/v1"),
             Self::OpenAiCompatible => None,
+            Self::Ideogram => Some("https://api.ideogram.ai"),
         }
     }
 }
@@ -120,6 +124,10 @@ pub fn build_request(
             openai::build(kind, req, upstream_model, base, creds.api_key)
         }
         ProviderKind::Anthropic => anthropic::build(req, upstream_model, base, creds.api_key),
+        ProviderKind::Ideogram => Err(ApiError::invalid_field(
+            "model",
+            "ideogram models generate images, not chat",
+        )),
     }
 }
 
@@ -149,7 +157,7 @@ pub(crate) fn openai_post(
 }
 
 /// A key with control characters would break the header it goes in: the configuration is at fault.
-fn check_key(creds: &Credentials) -> Result<(), ApiError> {
+pub(crate) fn check_key(creds: &Credentials) -> Result<(), ApiError> {
     if creds.api_key.chars().any(char::is_control) {
         return Err(ApiError::upstream(
             "the configured provider key is malformed",
@@ -158,7 +166,7 @@ fn check_key(creds: &Credentials) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn base_url(kind: ProviderKind, configured: Option<&str>) -> Result<&str, ApiError> {
+pub(crate) fn base_url(kind: ProviderKind, configured: Option<&str>) -> Result<&str, ApiError> {
     let base = configured
         .or(kind.default_base_url())
         .map(|url| url.trim().trim_end_matches('/'))

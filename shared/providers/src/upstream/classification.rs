@@ -128,6 +128,8 @@ fn is_content_policy(kind: &str, code: &str, message: &str) -> bool {
         "content_policy_violation",
         "content_filter",
         "invalid_prompt",
+        // OpenAI's image models when their moderation refuses a prompt.
+        "moderation_blocked",
     ];
     const PHRASES: &[&str] = &[
         "content management policy",
@@ -135,6 +137,8 @@ fn is_content_policy(kind: &str, code: &str, message: &str) -> bool {
         "content policy",
         "usage policy",
         "safety system",
+        // Ideogram: "Prompt failed the safety check".
+        "safety check",
     ];
     let message = message.to_ascii_lowercase();
     CODES.contains(&code) || CODES.contains(&kind) || PHRASES.iter().any(|p| message.contains(p))

@@ -115,7 +115,7 @@ impl UpstreamError {
                 client_message(message, "the provider rejected the request"),
             ),
             Self::ContentPolicy { message } => ApiError::bad_request(
-                "content_policy",
+                "content_policy_violation",
                 client_message(message, "the provider refused the content under its policy"),
             ),
             Self::NotFound { .. } => {
@@ -235,7 +235,10 @@ mod tests {
             message: String::new(),
         }
         .to_api_error();
-        assert_eq!((api.status(), &*api.code), (400, "content_policy"));
+        assert_eq!(
+            (api.status(), &*api.code),
+            (400, "content_policy_violation")
+        );
         assert_eq!(UpstreamError::Timeout.to_api_error().status(), 504);
         assert_eq!(UpstreamError::Truncated.to_api_error().status(), 502);
         assert_eq!(

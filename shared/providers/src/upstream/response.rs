@@ -30,6 +30,7 @@ pub fn parse_response(
         ProviderKind::OpenAi => openai(&value, true),
         ProviderKind::OpenAiCompatible => openai(&value, false),
         ProviderKind::Anthropic => anthropic(&value),
+        ProviderKind::Ideogram => Err(malformed("ideogram has no chat API")),
     }
 }
 

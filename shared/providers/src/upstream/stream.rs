@@ -123,6 +123,9 @@ impl StreamDecoder {
                 openai::apply(&mut self.state, event, deltas)
             }
             ProviderKind::Anthropic => anthropic::apply(&mut self.state, event, deltas),
+            ProviderKind::Ideogram => Err(UpstreamError::Malformed {
+                detail: "ideogram has no chat stream".to_owned(),
+            }),
         }
     }
 }

@@ -271,3 +271,18 @@ fn debug_redacts_keys_and_prompts() {
     }
     assert!(!format!("{:?}", creds(None)).contains(KEY));
 }
+
+#[test]
+fn ideogram_is_not_a_chat_or_embeddings_upstream() {
+    let err =
+        build_request(ProviderKind::Ideogram, &request(false), "V_3", &creds(None)).unwrap_err();
+    assert_eq!((err.status(), err.param.as_deref()), (400, Some("model")));
+    let embed = crate::embeddings::parse_request(br#"{"model": "e", "input": "x"}"#).unwrap();
+    let err = crate::embeddings::build_request(ProviderKind::Ideogram, &embed, "V_3", &creds(None))
+        .unwrap_err();
+    assert_eq!((err.status(), err.param.as_deref()), (400, Some("model")));
+    assert!(matches!(
+        parse_response(ProviderKind::Ideogram, 200, br#"{"data": []}"#),
+        Err(UpstreamError::Malformed { .. })
+    ));
+}

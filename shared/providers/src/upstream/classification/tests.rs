@@ -120,6 +120,23 @@ fn content_policy() {
         classify(400, None, &body(images)),
         UpstreamError::ContentPolicy { .. }
     ));
+    let moderation = json!({"error": {"code": "moderation_blocked", "message": "Rejected.", "type": "image_generation_user_error"}});
+    let ideogram = json!({"detail": "Prompt failed the safety check."});
+    for (status, refusal) in [(400, moderation), (422, ideogram)] {
+        let err = classify(status, None, &body(refusal));
+        assert!(matches!(err, UpstreamError::ContentPolicy { .. }));
+        let api = err.to_api_error();
+        assert_eq!(
+            (api.status(), &*api.code),
+            (400, "content_policy_violation")
+        );
+    }
+    // Only a 4xx is a refusal: a 5xx mentioning the safety check is the provider failing.
+    let failing = json!({"detail": "safety check service unavailable"});
+    assert!(matches!(
+        classify(500, None, &body(failing)),
+        UpstreamError::Server { .. }
+    ));
 }
 
 #[test]
