@@ -75,29 +75,30 @@ impl Upstream {
 
     /// How many requests carrying the fault key `key` reached the simulator (refused-at-auth ones excluded).
     pub async fn attempts(&self, http: &reqwest::Client, key: &str) -> Result<u64, String> {
-        let url = format!("{}/_sim/attempts/{key}", self.base);
-        let resp = http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
-        let status = resp.status().as_u16();
-        let body: Value = resp
-            .json()
-            .await
-            .map_err(|e| format!("GET {url}: not JSON: {e}"))?;
+        let (url, status, body) = self.get(http, &format!("/_sim/attempts/{key}")).await?;
         body.get("attempts")
             .and_then(Value::as_u64)
             .filter(|_| status == 200)
             .ok_or_else(|| format!("GET {url} -> {status} {body}"))
     }
-}
 
-impl Upstream {
     /// The last request body that carried the fault key `key`, as the simulator received it (what the
     /// gateway really sent upstream).
     pub async fn last_request(&self, http: &reqwest::Client, key: &str) -> Result<Value, String> {
-        let url = format!("{}/_sim/requests/{key}", self.base);
+        let (url, status, body) = self.get(http, &format!("/_sim/requests/{key}")).await?;
+        body.get("last")
+            .cloned()
+            .filter(|_| status == 200)
+            .ok_or_else(|| format!("GET {url} -> {status} {body}"))
+    }
+
+    /// `GET <base><path>`: the URL, the status and the JSON body.
+    async fn get(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+    ) -> Result<(String, u16, Value), String> {
+        let url = format!("{}{path}", self.base);
         let resp = http
             .get(&url)
             .send()
@@ -108,10 +109,7 @@ impl Upstream {
             .json()
             .await
             .map_err(|e| format!("GET {url}: not JSON: {e}"))?;
-        body.get("last")
-            .cloned()
-            .filter(|_| status == 200)
-            .ok_or_else(|| format!("GET {url} -> {status} {body}"))
+        Ok((url, status, body))
     }
 }
 

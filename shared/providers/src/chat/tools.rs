@@ -62,6 +62,29 @@ fn name_error(path: &str, name: &str) -> ApiError {
     )
 }
 
+/// A `tools` array, or `None` when absent.
+fn tool_items(value: Option<Value>) -> Result<Option<Vec<Value>>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => Ok(Some(items)),
+        Some(_) => Err(ApiError::invalid_field("tools", "must be an array")),
+    }
+}
+
+/// A tool's name must be valid and not taken by an earlier tool.
+fn check_new_name(tools: &[Tool], name: &str, path: &str) -> Result<(), ApiError> {
+    if !valid_name(name) {
+        return Err(name_error(path, name));
+    }
+    if tools.iter().any(|t| t.name == name) {
+        return Err(ApiError::invalid_field(
+            path,
+            format_args!("{} is defined twice", echo(name)),
+        ));
+    }
+    Ok(())
+}
+
 fn object_schema(value: Option<&Value>, path: &str) -> Result<Value, ApiError> {
     match value {
         None | Some(Value::Null) => Ok(json!({"type": "object", "properties": {}})),
@@ -111,10 +134,8 @@ pub(crate) mod openai {
     use super::*;
 
     pub(crate) fn parse_tools(value: Option<Value>) -> Result<Vec<Tool>, ApiError> {
-        let items = match value {
-            None | Some(Value::Null) => return Ok(Vec::new()),
-            Some(Value::Array(items)) => items,
-            Some(_) => return Err(ApiError::invalid_field("tools", "must be an array")),
+        let Some(items) = tool_items(value)? else {
+            return Ok(Vec::new());
         };
         let mut tools: Vec<Tool> = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
@@ -139,15 +160,7 @@ pub(crate) mod openai {
                 .filter(|f| f.is_object())
                 .ok_or_else(|| ApiError::invalid_field(&at, "must be an object"))?;
             let name = required_string(function.get("name"), &join(&at, "name"))?;
-            if !valid_name(&name) {
-                return Err(name_error(&join(&at, "name"), &name));
-            }
-            if tools.iter().any(|t| t.name == name) {
-                return Err(ApiError::invalid_field(
-                    &join(&at, "name"),
-                    format_args!("{} is defined twice", echo(&name)),
-                ));
-            }
+            check_new_name(&tools, &name, &join(&at, "name"))?;
             let strict = match function.get("strict") {
                 None | Some(Value::Null) => None,
                 Some(Value::Bool(b)) => Some(*b),
@@ -295,10 +308,8 @@ pub(crate) mod anthropic {
     use super::*;
 
     pub(crate) fn parse_tools(value: Option<Value>) -> Result<Vec<Tool>, ApiError> {
-        let items = match value {
-            None | Some(Value::Null) => return Ok(Vec::new()),
-            Some(Value::Array(items)) => items,
-            Some(_) => return Err(ApiError::invalid_field("tools", "must be an array")),
+        let Some(items) = tool_items(value)? else {
+            return Ok(Vec::new());
         };
         let mut tools: Vec<Tool> = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
@@ -317,15 +328,7 @@ pub(crate) mod anthropic {
                 }
             }
             let name = required_string(item.get("name"), &join(&path, "name"))?;
-            if !valid_name(&name) {
-                return Err(name_error(&join(&path, "name"), &name));
-            }
-            if tools.iter().any(|t| t.name == name) {
-                return Err(ApiError::invalid_field(
-                    &join(&path, "name"),
-                    format_args!("{} is defined twice", echo(&name)),
-                ));
-            }
+            check_new_name(&tools, &name, &join(&path, "name"))?;
             let schema = item
                 .get("input_schema")
                 .ok_or_else(|| ApiError::missing_field(&join(&path, "input_schema")))?;
