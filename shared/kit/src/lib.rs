@@ -6,6 +6,7 @@ pub mod bindings;
 pub mod call;
 pub mod clock;
 pub mod fault;
+pub mod generate;
 pub mod limiter;
 pub mod memo;
 pub mod principal;
@@ -14,6 +15,7 @@ pub mod raw;
 pub mod settings;
 pub mod store;
 pub mod upstream;
+pub mod usage;
 
 pub use call::Call;
 pub use fault::Fault;

@@ -3,13 +3,11 @@
 //! format under the caller's model name, then record the usage row (endpoint `embeddings`, the
 //! upstream's input count, or the estimate when a compatible server reports none) and settle.
 
-use crate::generate::{authenticate, open_key, timeout};
-use crate::job::Finish;
-use crate::reply::{decorate, settle_call};
 use envelope::ApiError;
 use generation::embed::EmbedPlan;
 use generation::{Next, Run};
 use kit::call::Reply;
+use kit::generate::{authenticate, decorate, open_key, settle_call, timeout, Finish};
 use kit::settings::Settings;
 use kit::store::gateway::{self, UsageEvent};
 use kit::{clock, random, upstream, Call, Fault};
@@ -205,7 +203,7 @@ fn error_reply(
     admission: Option<&Admission>,
     finish: Finish,
 ) -> worker::Result<Response> {
-    crate::reply::error_with_headers(&job.request_id, job.started_ms, error, admission, finish)
+    kit::generate::error_response(&job.request_id, job.started_ms, error, admission, finish)
 }
 
 /// Queues the usage row and the settlement (to the tokens counted; zero when nothing was embedded).
@@ -250,7 +248,7 @@ fn record(
     };
     let settle = settle_call(admission, prompt_tokens);
     let instance_id = job.principal.instance_id.clone();
-    if let Some(flush) = crate::flush::queue(env, instance_id, settle, event) {
+    if let Some(flush) = kit::usage::queue(env, instance_id, settle, event) {
         ctx.wait_until(flush);
     }
 }

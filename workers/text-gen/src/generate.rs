@@ -5,21 +5,20 @@
 //! row and a settlement, whatever happens after (see `crate::reply`).
 
 use crate::cache;
-use crate::job::{Finish, Job};
+use crate::job::Job;
 use crate::reply;
 use crate::stream;
 use envelope::ApiError;
 use generation::{Format, Leg, Next, PlanInput, Run};
 use kit::call::Reply;
+use kit::generate::{authenticate, open_key, timeout, Finish};
 use kit::settings::Settings;
 use kit::store::gateway;
 use kit::upstream::{self, Answer};
-use kit::{clock, principal, random, Call, Fault};
+use kit::{clock, random, Call, Fault};
 use limits::Admission;
 use providers::chat::ChatResponse;
 use providers::upstream::{build_request, parse_response, Credentials, HttpRequest, UpstreamError};
-use tenancy::principal::{Actor, Principal};
-use tenancy::roles::Scopes;
 use worker::{Context, Env, Request};
 
 /// Chat bodies may carry long conversations; anything larger is refused while it is read.
@@ -118,7 +117,7 @@ async fn attempt(env: &Env, ctx: &Context, job: Job, mut admission: Option<Admis
                 Next::GiveUp => return reply::failure(env, ctx, &job, admission, &err, finish),
                 Next::Fallback { leg } => {
                     // The failed route generated nothing: its reservation settles to zero.
-                    let unused = reply::settle_call(admission.take(), 0);
+                    let unused = kit::generate::settle_call(admission.take(), 0);
                     settle_now(env, ctx, &job, unused);
                     match admit(env, ctx, &job, leg).await {
                         Ok(Gate::Open(granted)) => {
@@ -180,45 +179,6 @@ pub(crate) fn settle_now(
     });
 }
 
-/// The caller must be an API key with the `generate` scope (the platform token manages, it does not generate).
-pub(crate) async fn authenticate(
-    req: &Request,
-    env: &Env,
-    settings: &Settings,
-) -> Result<Principal, Fault> {
-    let Actor::Key(principal) =
-        principal::authenticate(req, env, settings, clock::now_ms()).await?
-    else {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "the platform admin token cannot call models; use an API key",
-        )
-        .into());
-    };
-    if !principal.scopes.allows_generate() {
-        return Err(ApiError::forbidden(
-            "insufficient_scope",
-            "this API key lacks the generate scope",
-        )
-        .into());
-    }
-    Ok(principal)
-}
-
-/// The per-attempt deadline: the caller may ask for less than the deployment allows, never more.
-pub(crate) fn timeout(req: &Request, settings: &Settings) -> Result<u64, Fault> {
-    let Some(text) = req.headers().get("x-de-timeout-ms")? else {
-        return Ok(settings.upstream_timeout_ms);
-    };
-    let asked: u64 = text.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-        ApiError::invalid_field(
-            "x-de-timeout-ms",
-            "must be a positive integer of milliseconds",
-        )
-    })?;
-    Ok(asked.min(settings.upstream_timeout_ms))
-}
-
 /// What the rate limiter said.
 enum Gate {
     /// Admitted; `None` when no policy applies (and the limiter was not called).
@@ -273,29 +233,6 @@ fn upstream_request(job: &Job, leg: &Leg) -> Result<HttpRequest, Fault> {
         &route.config.upstream_model,
         &creds,
     )?)
-}
-
-/// The route's provider key, opened in memory only.
-pub(crate) fn open_key(
-    settings: &Settings,
-    instance_id: &str,
-    route: &generation::Route,
-) -> Result<String, Fault> {
-    let sealed = route.sealed_key.as_deref().ok_or_else(|| {
-        Fault::Data(format!(
-            "route {} lost its provider key",
-            route.provider_key
-        ))
-    })?;
-    let vault = settings.vault()?;
-    vault
-        .open(sealed, &route.key_aad(instance_id))
-        .map_err(|e| {
-            Fault::Data(format!(
-                "provider key {} does not open: {e}",
-                route.provider_key
-            ))
-        })
 }
 
 fn now() -> u64 {

@@ -30,13 +30,3 @@ impl Job {
         self.plan.legs.get(index).or(self.plan.legs.first())
     }
 }
-
-/// How the upstream part went.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Finish {
-    /// The route that answered (or was tried last).
-    pub leg: usize,
-    pub attempts: u32,
-    pub upstream_ms: f64,
-    pub cached: bool,
-}

@@ -6,7 +6,6 @@
 
 mod cache;
 mod embed;
-mod flush;
 mod generate;
 mod job;
 mod limiter;

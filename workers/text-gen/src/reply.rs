@@ -2,17 +2,17 @@
 //! admission — with the rate-limit and overhead headers, and what each records after the response: its
 //! usage row and its rate-limit settlement. Every request that got past admission leaves a row.
 
-use crate::job::{Finish, Job};
+use crate::job::Job;
 use envelope::ApiError;
 use generation::meter::{End, Meter, Tally};
 use kit::call::Reply;
-use kit::limiter::SettleCall;
+use kit::generate::{decorate, settle_call, Finish};
 use kit::store::gateway::UsageEvent;
 use kit::{clock, Fault};
 use limits::Admission;
 use providers::chat::ChatResponse;
 use providers::upstream::UpstreamError;
-use worker::{Context, Env, Headers, Response};
+use worker::{Context, Env, Response};
 
 /// What gets recorded for one request.
 pub struct Outcome {
@@ -164,65 +164,7 @@ pub fn error_response(
     admission: Option<&Admission>,
     finish: Finish,
 ) -> worker::Result<Response> {
-    error_with_headers(&job.request_id, job.started_ms, error, admission, finish)
-}
-
-/// [`error_response`] for a request that is not a chat job (embeddings).
-pub fn error_with_headers(
-    request_id: &str,
-    started_ms: f64,
-    error: &ApiError,
-    admission: Option<&Admission>,
-    finish: Finish,
-) -> worker::Result<Response> {
-    let mut reply = kit::call::error_response(error, request_id)?;
-    decorate(
-        reply.headers_mut(),
-        started_ms,
-        admission,
-        finish,
-        "application/json",
-    )?;
-    Ok(reply)
-}
-
-/// Content type, rate-limit headers (OpenAI's names), time spent in the platform, cache status.
-pub fn decorate(
-    headers: &mut Headers,
-    started_ms: f64,
-    admission: Option<&Admission>,
-    finish: Finish,
-    content_type: &str,
-) -> worker::Result<()> {
-    headers.set("content-type", content_type)?;
-    if let Some(quota) = admission.and_then(Admission::tightest) {
-        let pairs = [
-            ("x-ratelimit-limit-requests", quota.limit_requests),
-            ("x-ratelimit-remaining-requests", quota.remaining_requests),
-            ("x-ratelimit-limit-tokens", quota.limit_tokens),
-            ("x-ratelimit-remaining-tokens", quota.remaining_tokens),
-        ];
-        for (name, value) in pairs {
-            if let Some(value) = value {
-                headers.set(name, &value.to_string())?;
-            }
-        }
-        headers.set(
-            "x-ratelimit-reset-requests",
-            &format!("{}s", limits::retry_after_secs(quota.reset_requests_ms)),
-        )?;
-        headers.set(
-            "x-ratelimit-reset-tokens",
-            &format!("{}s", limits::retry_after_secs(quota.reset_tokens_ms)),
-        )?;
-    }
-    let overhead = (clock::tick_ms() - started_ms - finish.upstream_ms).max(0.0);
-    headers.set("x-de-overhead-ms", &format!("{overhead:.2}"))?;
-    if finish.cached {
-        headers.set("x-de-cache", "hit")?;
-    }
-    headers.set("x-de-attempts", &finish.attempts.to_string())?;
-    Ok(())
+    kit::generate::error_response(&job.request_id, job.started_ms, error, admission, finish)
 }
 
 /// After the response: queue the usage row and the settlement (written in batches, see `crate::flush`).
@@ -230,24 +172,8 @@ pub fn after(env: &Env, ctx: &Context, job: &Job, admission: Option<Admission>, 
     let event = usage_event(job, outcome);
     let settle = settle_call(admission, outcome.tally.settle_tokens);
     let instance_id = job.principal.instance_id.clone();
-    if let Some(flush) = crate::flush::queue(env, instance_id, settle, event) {
+    if let Some(flush) = kit::usage::queue(env, instance_id, settle, event) {
         ctx.wait_until(flush);
-    }
-}
-
-/// What settles a reservation.
-pub fn settle_call(admission: Option<Admission>, tokens: u64) -> Option<SettleCall> {
-    let reservation = admission?.reservation?;
-    Some(SettleCall {
-        reservation,
-        actual_tokens: tokens,
-    })
-}
-
-/// Queues the settle and the usage row from inside a `wait_until` already running (the end of a stream).
-pub async fn record(env: &Env, instance_id: String, settle: Option<SettleCall>, event: UsageEvent) {
-    if let Some(flush) = crate::flush::queue(env, instance_id, settle, event) {
-        flush.await;
     }
 }
 

@@ -6,13 +6,14 @@
 //! dropped by the caller — its usage row and settlement are recorded (see `generation::meter`: a cut
 //! stream keeps its reservation and counts at least what was sent, never zero).
 
-use crate::job::{Finish, Job};
+use crate::job::Job;
 use crate::reply::{self, Outcome};
 use futures_channel::oneshot;
 use generation::meter::{End, Meter};
 use generation::render::response_id;
 use generation::Format;
 use kit::call::Reply;
+use kit::generate::Finish;
 use kit::upstream::Answer;
 use limits::Admission;
 use providers::chat::Delta;
@@ -210,7 +211,7 @@ pub fn respond(
         }
     };
     let mut response = Response::from_body(worker::ResponseBody::Stream(body))?;
-    reply::decorate(
+    kit::generate::decorate(
         response.headers_mut(),
         job.started_ms,
         admission.as_ref(),
@@ -239,8 +240,8 @@ pub fn respond(
             finish,
         };
         let event = reply::usage_event(&job, &outcome);
-        let settle = reply::settle_call(admission, tally.settle_tokens);
-        reply::record(&env, job.principal.instance_id.clone(), settle, event).await;
+        let settle = kit::generate::settle_call(admission, tally.settle_tokens);
+        kit::usage::record_now(&env, job.principal.instance_id.clone(), settle, event).await;
     });
     Ok(response)
 }

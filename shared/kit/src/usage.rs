@@ -1,11 +1,11 @@
-//! Off the hot path, in batches: after each response its usage row and its rate-limit settlement are
+//! Usage rows and settlements of every generation worker, off the hot path, in batches: after each response its usage row and its rate-limit settlement are
 //! queued in the isolate; the first request to queue opens a short window, then writes everything queued
 //! meanwhile in one D1 batch and one limiter call per instance. Under load this turns hundreds of writes a
 //! second into a few; with no load, a row lands within [`WINDOW_MS`].
 
-use kit::limiter::SettleCall;
-use kit::store::gateway::{self, UsageEvent};
-use kit::store::Db;
+use crate::limiter::SettleCall;
+use crate::store::gateway::{self, UsageEvent};
+use crate::store::Db;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
@@ -61,7 +61,7 @@ async fn flush(env: &Env, batch: Pending) {
     record(env, &batch.usage).await;
     for (instance_id, calls) in batch.settles {
         let count = calls.len();
-        if let Err(e) = kit::limiter::settle(env, &instance_id, calls).await {
+        if let Err(e) = crate::limiter::settle(env, &instance_id, calls).await {
             worker::console_error!("settling {} rate-limit reservation(s) failed: {}", count, e);
         }
     }
@@ -99,5 +99,17 @@ async fn record(env: &Env, usage: &[UsageEvent]) {
         worker::console_warn!("recording usage failed (try {}), retrying: {}", attempt, e);
         Delay::from(Duration::from_millis(backoff)).await;
         backoff *= 2;
+    }
+}
+
+/// Queues the settle and the usage row from inside a `wait_until` already running (the end of a stream).
+pub async fn record_now(
+    env: &Env,
+    instance_id: String,
+    settle: Option<SettleCall>,
+    event: UsageEvent,
+) {
+    if let Some(flush) = queue(env, instance_id, settle, event) {
+        flush.await;
     }
 }
