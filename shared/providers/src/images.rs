@@ -8,6 +8,7 @@
 
 mod aspect;
 mod build;
+mod files;
 mod multipart;
 mod request;
 mod response;
@@ -15,6 +16,7 @@ mod storage;
 
 pub use aspect::{aspect_ratio, IDEOGRAM_RATIOS};
 pub use build::build_request;
+pub use files::{decode_b64, encode_b64, image_file, sniff, ImageFile, ImageFormat};
 pub use multipart::{Multipart, Part};
 pub use request::parse_request;
 pub use response::{parse_response, render_response};

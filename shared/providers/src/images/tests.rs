@@ -395,3 +395,4 @@ fn aspect_ratios() {
 }
 
 mod answers;
+mod files;
