@@ -16,6 +16,7 @@ pub mod plan;
 pub mod render;
 pub mod run;
 pub mod seed;
+pub mod seed_images;
 
 pub use catalog::{Catalog, ProviderKeyEntry, Route};
 pub use plan::{plan, Format, Leg, Plan, PlanInput};

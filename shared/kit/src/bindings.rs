@@ -10,6 +10,10 @@ pub const CONFIG: &str = "CONFIG";
 pub const UI: &str = "UI";
 /// Service binding from the front door to the text-gen worker.
 pub const TEXT_GEN: &str = "TEXT_GEN";
+/// Service binding from the front door (and the text-gen and config workers) to the image-gen worker.
+pub const IMAGE_GEN: &str = "IMAGE_GEN";
+/// R2: generated images.
+pub const IMAGES: &str = "IMAGES";
 /// Durable Object namespace of the rate limiter (class `Limiter`, hosted by the text-gen worker).
 pub const LIMITER: &str = "LIMITER";
 

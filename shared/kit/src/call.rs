@@ -14,7 +14,7 @@ use crate::raw;
 use envelope::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::{Request, Response};
+use worker::{Env, Request, Response};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Where the caller's own `x-request-id` is echoed.
@@ -61,8 +61,13 @@ impl Call {
         response.and_then(|r| self.stamp(r))
     }
 
+    /// Sets the request id, unless the response already carries one: the answer of another of our workers
+    /// passed on by [`forward`] keeps the id its usage row was recorded under.
     fn stamp(&self, mut response: Response) -> worker::Result<Response> {
         let headers = response.headers_mut();
+        if headers.has(REQUEST_ID_HEADER)? {
+            return Ok(response);
+        }
         headers.set(REQUEST_ID_HEADER, &self.request_id)?;
         if let Some(theirs) = &self.client_request_id {
             headers.set(CLIENT_REQUEST_ID_HEADER, theirs)?;
@@ -129,4 +134,21 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Fault
 /// Reads and parses a JSON body of at most `limit` bytes.
 pub async fn read_json<T: DeserializeOwned>(req: &mut Request, limit: usize) -> Result<T, Fault> {
     Ok(envelope::parse_json(&read_body(req, limit).await?)?)
+}
+
+/// Hands a request whose body was already read to the worker behind `binding` (same method, URL and
+/// headers), and its answer back as it is: its own `x-request-id` stays (see [`Call::finish`]), its body
+/// is streamed through.
+pub async fn forward(env: &Env, binding: &str, req: &Request, body: Vec<u8>) -> Reply {
+    let mut init = worker::RequestInit::new();
+    init.with_method(req.method())
+        .with_headers(req.headers().clone())
+        .with_body(Some(
+            worker::js_sys::Uint8Array::from(body.as_slice()).into(),
+        ));
+    let inner = Request::new_with_init(req.url()?.as_str(), &init)?;
+    let answer = env.service(binding)?.fetch_request(inner).await?;
+    // A copy of the headers: those of a fetched response cannot be changed.
+    let headers = answer.headers().clone();
+    Ok(answer.with_headers(headers))
 }

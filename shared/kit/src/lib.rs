@@ -7,6 +7,7 @@ pub mod call;
 pub mod clock;
 pub mod fault;
 pub mod generate;
+pub mod images;
 pub mod limiter;
 pub mod memo;
 pub mod principal;

@@ -2,7 +2,7 @@
 //! cache (see [`crate::memo`]) → KV cache (short TTL) → D1 on a miss → [`Principal`].
 //!
 //! Revocation (and rotate, role change, delete) commits in D1, then [`forget`] deletes the KV entry and
-//! the in-isolate entries of the config and text-gen workers. Two races with a cache fill in flight are
+//! the in-isolate entries of the config worker and the generation workers (text-gen, image-gen). Two races with a cache fill in flight are
 //! closed here, without a version column:
 //! - **KV**: a filler that read D1 before the change could write its stale entry after the revoke's delete
 //!   (and it would live [`CACHE_TTL_SECS`]). So a filler re-reads D1 after its KV write and deletes the
@@ -162,7 +162,7 @@ async fn lookup_shared(env: &Env, key_hash: &str, started: f64) -> Result<Found,
 }
 
 /// Drops cached principals, after a revoke, rotate, role change or delete: in KV, in this isolate, and in
-/// the text-gen worker's isolate.
+/// the generation workers' isolates.
 pub async fn forget(env: &Env, key_hashes: &[String]) -> Result<(), Fault> {
     if key_hashes.is_empty() {
         return Ok(());
@@ -176,7 +176,7 @@ pub async fn forget(env: &Env, key_hashes: &[String]) -> Result<(), Fault> {
         key_hashes: key_hashes.to_vec(),
         instance_ids: Vec::new(),
     };
-    tell_text_gen(env, &notice).await;
+    tell_workers(env, &notice).await;
     Ok(())
 }
 
@@ -187,20 +187,31 @@ pub async fn forget_instances(env: &Env, instance_ids: &[String]) -> Result<(), 
         key_hashes: Vec::new(),
         instance_ids: instance_ids.to_vec(),
     };
-    tell_text_gen(env, &notice).await;
+    tell_workers(env, &notice).await;
     Ok(())
 }
 
 /// The change is already committed when this runs, so a failed notice is logged, not returned: the caller
 /// must not see an error for a change that happened. (The text-gen isolate then drops the entry within
-/// [`crate::memo::TTL_MS`].)
-async fn tell_text_gen(env: &Env, notice: &Forget) {
-    if let Err(e) = notify(env, notice).await {
-        worker::console_error!("telling text-gen to drop cached entries failed: {}", e);
+/// [`crate::memo::TTL_MS`].) Both workers are told at once.
+async fn tell_workers(env: &Env, notice: &Forget) {
+    let told = futures_util::future::join_all(
+        GENERATION_WORKERS
+            .iter()
+            .map(|binding| notify(env, binding, notice)),
+    )
+    .await;
+    for (binding, result) in GENERATION_WORKERS.iter().zip(told) {
+        if let Err(e) = result {
+            worker::console_error!("telling {} to drop cached entries failed: {}", binding, e);
+        }
     }
 }
 
-/// What the config worker tells the text-gen worker to drop.
+/// The workers that hold principals and instance snapshots in their isolates, by binding.
+const GENERATION_WORKERS: [&str; 2] = [bindings::TEXT_GEN, bindings::IMAGE_GEN];
+
+/// What the config worker tells the generation workers to drop.
 #[derive(Serialize, Deserialize, Default)]
 pub struct Forget {
     pub key_hashes: Vec<String>,
@@ -213,12 +224,26 @@ pub fn forget_here(key_hashes: &[String], instance_ids: &[String]) {
     store::gateway::forget(instance_ids);
 }
 
-/// The internal path on the text-gen worker; reachable only through the service binding (the front door
+/// Answers the config worker's notice on [`FORGET_PATH`]: checked against the admin token (anything else
+/// is told the path does not exist), then this isolate's entries are dropped.
+pub async fn answer_forget(req: &mut Request, env: &Env, call: &crate::Call) -> crate::call::Reply {
+    let settings = crate::settings::Settings::load(env)?;
+    let auth = req.headers().get("authorization")?;
+    let token = keys::bearer_token(auth.as_deref(), None).unwrap_or("");
+    if !keys::token_matches(token, &settings.admin_token) {
+        return Err(ApiError::route_not_found().into());
+    }
+    let notice: Forget = crate::call::read_json(req, 1024 * 1024).await?;
+    forget_here(&notice.key_hashes, &notice.instance_ids);
+    call.no_content()
+}
+
+/// The internal path on the generation workers; reachable only through the service binding (the front door
 /// does not route it) and checked against the admin token.
 pub const FORGET_PATH: &str = "/internal/forget";
 
-async fn notify(env: &Env, forget: &Forget) -> Result<(), Fault> {
-    let Ok(text_gen) = env.service(bindings::TEXT_GEN) else {
+async fn notify(env: &Env, binding: &str, forget: &Forget) -> Result<(), Fault> {
+    let Ok(service) = env.service(binding) else {
         return Ok(());
     };
     let settings = crate::settings::Settings::load(env)?;
@@ -228,12 +253,12 @@ async fn notify(env: &Env, forget: &Forget) -> Result<(), Fault> {
     init.with_method(worker::Method::Post)
         .with_headers(headers)
         .with_body(Some(serde_json::to_string(forget)?.into()));
-    let response = text_gen
-        .fetch(format!("https://text-gen{FORGET_PATH}"), Some(init))
+    let response = service
+        .fetch(format!("https://internal{FORGET_PATH}"), Some(init))
         .await?;
     if response.status_code() != 204 {
         return Err(Fault::Data(format!(
-            "text-gen refused the cache invalidation: {}",
+            "{binding} refused the cache invalidation: {}",
             response.status_code()
         )));
     }

@@ -15,6 +15,8 @@ pub struct Settings {
     pub upstream_timeout_ms: u64,
     /// Total time an upstream call may take across retries.
     pub upstream_budget_ms: u64,
+    /// Local development only: upstreams (and the image URLs they answer with) may be on loopback.
+    pub allow_loopback_upstreams: bool,
 }
 
 thread_local! {
@@ -45,6 +47,9 @@ impl Settings {
                 .filter(|v| !v.is_empty()),
             upstream_timeout_ms: number(env, bindings::UPSTREAM_TIMEOUT_MS, 60_000),
             upstream_budget_ms: number(env, bindings::UPSTREAM_BUDGET_MS, 120_000),
+            allow_loopback_upstreams: env
+                .var(bindings::ALLOW_LOOPBACK_UPSTREAMS)
+                .is_ok_and(|v| v.to_string() == "true"),
         })
     }
 }

@@ -93,9 +93,9 @@ fn error_body(read: Result<raw::Bounded, worker::wasm_bindgen::JsValue>) -> Vec<
     }
 }
 
-fn too_large() -> UpstreamError {
+fn too_large(limit: usize) -> UpstreamError {
     UpstreamError::Malformed {
-        detail: format!("the response body exceeds {BODY_LIMIT} bytes"),
+        detail: format!("the response body exceeds {limit} bytes"),
     }
 }
 
@@ -116,6 +116,15 @@ fn retry_after_from(get: impl Fn(&str) -> Option<String>) -> Option<String> {
 /// body is read with `arrayBuffer()` when its length is declared, else counted chunk by chunk; past
 /// [`BODY_LIMIT`] it is refused. A non-2xx status is read (at most [`ERROR_BODY_LIMIT`]) and classified here.
 pub async fn fetch_whole(req: &HttpRequest, timeout_ms: u64) -> Result<Vec<u8>, UpstreamError> {
+    fetch_within(req, timeout_ms, BODY_LIMIT).await
+}
+
+/// [`fetch_whole`] with another bound on the body (image answers carry several images inline).
+pub async fn fetch_within(
+    req: &HttpRequest,
+    timeout_ms: u64,
+    limit: usize,
+) -> Result<Vec<u8>, UpstreamError> {
     let outbound = raw::Outbound {
         method: req.method,
         url: &req.url,
@@ -138,9 +147,9 @@ pub async fn fetch_whole(req: &HttpRequest, timeout_ms: u64) -> Result<Vec<u8>, 
         let body = error_body(raw::bytes_limited(&response, ERROR_BODY_LIMIT).await);
         return Err(classify(status, retry_after.as_deref(), &body));
     }
-    match raw::bytes_limited(&response, BODY_LIMIT).await {
+    match raw::bytes_limited(&response, limit).await {
         Ok(raw::Bounded::Whole(body)) => Ok(body),
-        Ok(raw::Bounded::TooLarge) => Err(too_large()),
+        Ok(raw::Bounded::TooLarge) => Err(too_large(limit)),
         Err(_) if signal.aborted() => Err(UpstreamError::Timeout),
         Err(_) => Err(UpstreamError::Truncated),
     }

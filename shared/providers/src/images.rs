@@ -20,7 +20,7 @@ pub use files::{decode_b64, encode_b64, image_file, sniff, ImageFile, ImageForma
 pub use multipart::{Multipart, Part};
 pub use request::parse_request;
 pub use response::{parse_response, render_response};
-pub use storage::{object_key, prompt_hash};
+pub use storage::{image_id, object_key, parse_object_key, prompt_hash, ObjectKey};
 
 use serde_json::{Map, Value};
 

@@ -42,6 +42,8 @@ fn route(path: &str) -> Route {
         | "/v1/embeddings"
         | "/v1/models"
         | "/generate" => Route::Api(bindings::TEXT_GEN),
+        "/v1/images/generations" => Route::Api(bindings::IMAGE_GEN),
+        _ if path.starts_with("/images/") => Route::Api(bindings::IMAGE_GEN),
         _ if path.starts_with("/admin/") => Route::Api(bindings::CONFIG),
         _ if path.starts_with("/v1/") || path == "/admin" => Route::Nowhere,
         _ => Route::Page,

@@ -34,6 +34,12 @@ pub async fn run(
     let settings = Settings::load(env)?;
     let principal = authenticate(req, env, &settings).await?;
     let body = kit::call::read_body(req, BODY_LIMIT).await?;
+    if format == Format::Seed {
+        let catalog = gateway::snapshot(env, &principal.instance_id).await?;
+        if generation::seed_images::names_image_model(&body, &catalog) {
+            return kit::call::forward(env, kit::bindings::IMAGE_GEN, req, body).await;
+        }
+    }
     let request = match format {
         Format::OpenAi => providers::openai::parse_request(&body)?,
         Format::Anthropic => providers::anthropic::parse_request(&body)?,

@@ -66,19 +66,6 @@ pub async fn handle(req: &mut Request, env: &Env, ctx: &Context, call: &Call) ->
         Handler::Generate(format) => generate::run(req, env, ctx, call, format).await,
         Handler::Embed => embed::run(req, env, ctx, call).await,
         Handler::Models => models::list(req, env, call).await,
-        Handler::Forget => forget(req, env, call).await,
+        Handler::Forget => kit::principal::answer_forget(req, env, call).await,
     }
-}
-
-/// The config worker's notice that cached principals or instance snapshots changed.
-async fn forget(req: &mut Request, env: &Env, call: &Call) -> Reply {
-    let settings = kit::settings::Settings::load(env)?;
-    let auth = req.headers().get("authorization")?;
-    let token = keys::bearer_token(auth.as_deref(), None).unwrap_or("");
-    if !keys::token_matches(token, &settings.admin_token) {
-        return Err(ApiError::route_not_found().into());
-    }
-    let notice: kit::principal::Forget = kit::call::read_json(req, 1024 * 1024).await?;
-    kit::principal::forget_here(&notice.key_hashes, &notice.instance_ids);
-    call.no_content()
 }

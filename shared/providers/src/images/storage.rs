@@ -18,6 +18,66 @@ pub fn object_key(
     format!("{instance_id}/{project}/{year:04}/{month:02}/{day:02}/{id}.{ext}")
 }
 
+/// The id of a stored image: `img_` and 128 random bits in hex, so a key can be neither guessed nor
+/// enumerated (knowing one image's key says nothing about another's).
+pub fn image_id(random: &[u8; 16]) -> String {
+    format!("img_{}", hex::encode(random))
+}
+
+/// The parts of a stored image's key, when `key` has exactly the shape [`object_key`] and [`image_id`]
+/// give: `{instance}/{project or _}/{yyyy}/{mm}/{dd}/img_{32 hex}.{ext}`, ids of safe characters only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectKey<'a> {
+    pub instance_id: &'a str,
+    pub project_id: Option<&'a str>,
+    pub ext: &'a str,
+}
+
+pub fn parse_object_key(key: &str) -> Option<ObjectKey<'_>> {
+    let mut parts = key.split('/');
+    let (instance_id, project, year, month, day, file) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if parts.next().is_some() || !is_id(instance_id) || !(project == "_" || is_id(project)) {
+        return None;
+    }
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(year, 4) || !digits(month, 2) || !digits(day, 2) {
+        return None;
+    }
+    let (id, ext) = file.split_once('.')?;
+    let random = id.strip_prefix("img_")?;
+    let hex = random.len() == 32
+        && random
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !hex || ext.is_empty() || !ext.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    Some(ObjectKey {
+        instance_id,
+        project_id: (project != "_").then_some(project),
+        ext,
+    })
+}
+
+/// A platform id: a lowercase prefix, `_`, then letters and digits.
+fn is_id(s: &str) -> bool {
+    let Some((prefix, body)) = s.split_once('_') else {
+        return false;
+    };
+    !prefix.is_empty()
+        && prefix.bytes().all(|b| b.is_ascii_lowercase())
+        && !body.is_empty()
+        && body.len() <= 64
+        && body.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// The SHA-256 of `prompt`, lowercase hex.
 pub fn prompt_hash(prompt: &str) -> String {
     hex::encode(Sha256::digest(prompt.as_bytes()))

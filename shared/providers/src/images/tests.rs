@@ -396,3 +396,4 @@ fn aspect_ratios() {
 
 mod answers;
 mod files;
+mod keys;
