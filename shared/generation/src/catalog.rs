@@ -30,6 +30,9 @@ pub struct Policy {
     pub target: String,
     pub requests_per_minute: Option<u64>,
     pub tokens_per_minute: Option<u64>,
+    /// Images per minute: the "tokens" of this policy's image scopes (see [`Catalog::image_limits_for`]).
+    #[serde(default)]
+    pub images_per_minute: Option<u64>,
 }
 
 /// An instance's generation configuration.
@@ -65,6 +68,24 @@ impl Route {
                 "model",
                 format!(
                     "'{}' is an image model, not a chat model",
+                    clip(&self.model)
+                ),
+            )),
+        }
+    }
+
+    /// The wire format of the upstream for image generation; Anthropic has none. A separate rule from
+    /// [`Route::kind`], so that chat keeps refusing image models.
+    pub fn image_kind(&self) -> Result<ProviderKind, ApiError> {
+        match self.config.provider {
+            Provider::Openai => Ok(ProviderKind::OpenAi),
+            Provider::OpenaiCompatible => Ok(ProviderKind::OpenAiCompatible),
+            Provider::Ideogram => Ok(ProviderKind::Ideogram),
+            Provider::Anthropic => Err(ApiError::invalid_field(
+                "model",
+                format!(
+                    "'{}' is an anthropic model; anthropic has no image generation (use an OpenAI, \
+                     OpenAI-compatible or Ideogram model)",
                     clip(&self.model)
                 ),
             )),
@@ -133,19 +154,57 @@ impl Catalog {
     }
 
     /// The limits that apply to one key calling one provider key: a specific policy wins over the `*`
-    /// one. `None` in a slot means no policy at all for that scope.
+    /// one (whole: a specific policy that sets only `images_per_minute` leaves text unlimited). `None` in
+    /// a slot when no policy applies or the one chosen limits neither requests nor tokens.
     pub fn limits_for(&self, key_id: &str, provider_key: &str) -> (Option<Limit>, Option<Limit>) {
-        let pick = |scope: &str, specific: &str| {
-            let of_scope = || self.policies.iter().filter(move |r| r.scope == scope);
-            of_scope()
-                .find(|r| r.target == specific)
-                .or_else(|| of_scope().find(|r| r.target == "*"))
-                .map(|r| Limit {
-                    requests_per_minute: r.requests_per_minute,
-                    tokens_per_minute: r.tokens_per_minute,
-                })
+        let text = |p: &Policy| {
+            let limit = Limit {
+                requests_per_minute: p.requests_per_minute,
+                tokens_per_minute: p.tokens_per_minute,
+            };
+            (limit != Limit::default()).then_some(limit)
         };
-        (pick("key", key_id), pick("provider", provider_key))
+        (
+            self.pick("key", key_id, text),
+            self.pick("provider", provider_key, text),
+        )
+    }
+
+    /// The limits of image generation for one key calling one provider key, chosen like
+    /// [`Catalog::limits_for`] (the specific policy replaces the `*` one whole). The limiter's tokens are
+    /// images here: `requests_per_minute` and `images_per_minute` of the policy, counted on scopes of
+    /// their own (`…:images`), so images never fill a key's text windows nor text its image windows.
+    /// `None` in a slot when the chosen policy limits neither.
+    pub fn image_limits_for(
+        &self,
+        key_id: &str,
+        provider_key: &str,
+    ) -> (Option<Limit>, Option<Limit>) {
+        let images = |p: &Policy| {
+            let limit = Limit {
+                requests_per_minute: p.requests_per_minute,
+                tokens_per_minute: p.images_per_minute,
+            };
+            (limit != Limit::default()).then_some(limit)
+        };
+        (
+            self.pick("key", key_id, images),
+            self.pick("provider", provider_key, images),
+        )
+    }
+
+    /// The policy of `scope` for `target` (else its `*` policy), read by `limit`.
+    fn pick(
+        &self,
+        scope: &str,
+        target: &str,
+        limit: impl Fn(&Policy) -> Option<Limit>,
+    ) -> Option<Limit> {
+        let of_scope = || self.policies.iter().filter(move |p| p.scope == scope);
+        of_scope()
+            .find(|p| p.target == target)
+            .or_else(|| of_scope().find(|p| p.target == "*"))
+            .and_then(limit)
     }
 }
 

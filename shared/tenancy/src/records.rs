@@ -141,6 +141,9 @@ pub struct RateLimitPolicy {
     pub target: String,
     pub requests_per_minute: Option<u64>,
     pub tokens_per_minute: Option<u64>,
+    /// Images per minute on the policy's image scopes (see `generation::Catalog::image_limits_for`).
+    #[serde(default)]
+    pub images_per_minute: Option<u64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

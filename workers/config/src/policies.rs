@@ -1,4 +1,5 @@
-//! Rate-limit policies of an instance: requests/min and tokens/min per provider key and per API key.
+//! Rate-limit policies of an instance: requests/min, tokens/min and images/min per provider key and per API
+//! key.
 
 use crate::ctx::Ctx;
 use crate::nodes;

@@ -50,12 +50,14 @@ fn catalog() -> Catalog {
                 target: "*".into(),
                 requests_per_minute: Some(10),
                 tokens_per_minute: None,
+                images_per_minute: None,
             },
             Policy {
                 scope: "provider".into(),
                 target: "openai".into(),
                 requests_per_minute: None,
                 tokens_per_minute: Some(1_000),
+                images_per_minute: None,
             },
         ],
     )
@@ -108,4 +110,77 @@ fn image_models_cannot_chat() {
     let err = c.route("ideo").unwrap().kind().unwrap_err();
     assert_eq!(err.status(), 400);
     assert!(!err.message.contains("/v1/images"), "{}", err.message);
+}
+
+#[test]
+fn image_kind_takes_image_providers_and_refuses_anthropic() {
+    let c = Catalog::new(
+        vec![
+            model("ideo", Provider::Ideogram, "V_3"),
+            model("gpt", Provider::Openai, "gpt-image-1"),
+            model("local", Provider::OpenaiCompatible, "sdxl"),
+            model("claude", Provider::Anthropic, "claude-3-5-haiku"),
+        ],
+        vec![],
+        vec![],
+    );
+    let kind = |id: &str| c.route(id).unwrap().image_kind();
+    assert_eq!(kind("ideo").unwrap(), ProviderKind::Ideogram);
+    assert_eq!(kind("gpt").unwrap(), ProviderKind::OpenAi);
+    assert_eq!(kind("local").unwrap(), ProviderKind::OpenAiCompatible);
+    let err = kind("claude").unwrap_err();
+    assert_eq!((err.status(), err.param.as_deref()), (400, Some("model")));
+    // Chat still refuses the image provider with its own message.
+    let chat = c.route("ideo").unwrap().kind().unwrap_err();
+    assert!(chat.message.contains("is an image model, not a chat model"));
+}
+
+fn policy(target: &str, rpm: Option<u64>, tpm: Option<u64>, ipm: Option<u64>) -> Policy {
+    Policy {
+        scope: "key".into(),
+        target: target.into(),
+        requests_per_minute: rpm,
+        tokens_per_minute: tpm,
+        images_per_minute: ipm,
+    }
+}
+
+/// The limiter's tokens are images on the image scopes; the specific policy replaces `*` whole.
+#[test]
+fn image_limits_read_requests_and_images_per_minute() {
+    let c = Catalog::new(
+        vec![],
+        vec![],
+        vec![
+            policy("*", Some(10), Some(1_000), Some(5)),
+            policy("key_2", None, Some(1_000), None),
+            policy("key_3", None, None, Some(7)),
+        ],
+    );
+    let images = |key: &str| c.image_limits_for(key, "openai").0;
+    assert_eq!(
+        images("key_1"),
+        Some(Limit {
+            requests_per_minute: Some(10),
+            tokens_per_minute: Some(5)
+        })
+    );
+    assert_eq!(images("key_2"), None, "limits text only");
+    assert_eq!(
+        images("key_3"),
+        Some(Limit {
+            requests_per_minute: None,
+            tokens_per_minute: Some(7)
+        })
+    );
+    assert_eq!(c.image_limits_for("key_1", "openai").1, None);
+    // A policy of images only sets no text check.
+    assert_eq!(c.limits_for("key_3", "openai").0, None);
+    assert_eq!(
+        c.limits_for("key_2", "openai").0,
+        Some(Limit {
+            requests_per_minute: None,
+            tokens_per_minute: Some(1_000)
+        })
+    );
 }

@@ -46,6 +46,7 @@ fn catalog() -> Catalog {
             target: "*".into(),
             requests_per_minute: None,
             tokens_per_minute: Some(1_000),
+            images_per_minute: None,
         }],
     )
 }

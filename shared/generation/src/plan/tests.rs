@@ -62,12 +62,14 @@ fn catalog() -> Catalog {
                 target: "*".into(),
                 requests_per_minute: Some(10),
                 tokens_per_minute: Some(100_000),
+                images_per_minute: None,
             },
             Policy {
                 scope: "provider".into(),
                 target: "anthropic".into(),
                 requests_per_minute: Some(5),
                 tokens_per_minute: None,
+                images_per_minute: None,
             },
         ],
     )

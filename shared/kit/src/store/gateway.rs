@@ -36,7 +36,8 @@ async fn load(db: &Db, instance_id: &str) -> Result<Catalog, Fault> {
             db.stmt(&format!("SELECT {} FROM model_configs WHERE instance_id = ?1 LIMIT 10000", super::models::COLUMNS), &arg)?,
             db.stmt("SELECT name, provider, sealed_key, base_url, updated_at FROM provider_keys WHERE instance_id = ?1", &arg)?,
             db.stmt(
-                "SELECT scope, target, requests_per_minute, tokens_per_minute FROM rate_limit_policies WHERE instance_id = ?1",
+                "SELECT scope, target, requests_per_minute, tokens_per_minute, images_per_minute FROM rate_limit_policies \
+                 WHERE instance_id = ?1",
                 &arg,
             )?,
         ])

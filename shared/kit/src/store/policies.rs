@@ -1,4 +1,4 @@
-//! Rate-limit policies of an instance (read by the generation path through `gateway::limits_for`).
+//! Rate-limit policies of an instance (read by the generation path through `gateway::snapshot`).
 
 use super::audit::{Event, Writer};
 use super::{last_rows, Arg, Db};
@@ -8,7 +8,8 @@ use tenancy::inputs::RateLimitInput;
 use tenancy::records::RateLimitPolicy;
 
 const COLUMNS: &str =
-    "instance_id, scope, target, requests_per_minute, tokens_per_minute, created_at, updated_at";
+    "instance_id, scope, target, requests_per_minute, tokens_per_minute, images_per_minute, \
+     created_at, updated_at";
 
 /// Sets or replaces the policy `scope/target`.
 pub async fn set(
@@ -19,21 +20,33 @@ pub async fn set(
     target: &str,
     input: &RateLimitInput,
 ) -> Result<Option<RateLimitPolicy>, Fault> {
-    let rpm = input
-        .requests_per_minute
-        .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
-    let tpm = input
-        .tokens_per_minute
-        .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let int = |n: Option<u64>| n.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let rpm = int(input.requests_per_minute);
+    let tpm = int(input.tokens_per_minute);
+    let ipm = int(input.images_per_minute);
     let upsert = w.db.stmt(
         &format!(
-            "INSERT INTO rate_limit_policies ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (instance_id, scope, target) \
+            "INSERT INTO rate_limit_policies ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT (instance_id, scope, target) \
              DO UPDATE SET requests_per_minute = excluded.requests_per_minute, tokens_per_minute = excluded.tokens_per_minute, \
-             updated_at = excluded.updated_at"
+             images_per_minute = excluded.images_per_minute, updated_at = excluded.updated_at"
         ),
-        &[Arg::Text(instance_id), Arg::Text(scope), Arg::Text(target), Arg::opt_int(rpm), Arg::opt_int(tpm), Arg::Int(w.now)],
+        &[
+            Arg::Text(instance_id),
+            Arg::Text(scope),
+            Arg::Text(target),
+            Arg::opt_int(rpm),
+            Arg::opt_int(tpm),
+            Arg::opt_int(ipm),
+            Arg::Int(w.now),
+        ],
     )?;
-    let detail = json!({"scope": scope, "target": target, "requests_per_minute": rpm, "tokens_per_minute": tpm});
+    let detail = json!({
+        "scope": scope,
+        "target": target,
+        "requests_per_minute": rpm,
+        "tokens_per_minute": tpm,
+        "images_per_minute": ipm,
+    });
     let target_id = format!("{scope}/{target}");
     let audit = w.audit(&event(
         org_id,

@@ -17,20 +17,26 @@ pub struct RateLimitInput {
     pub requests_per_minute: Option<u64>,
     #[serde(default)]
     pub tokens_per_minute: Option<u64>,
+    /// Images per minute, on the policy's image scopes (image requests count `requests_per_minute` there,
+    /// apart from text requests).
+    #[serde(default)]
+    pub images_per_minute: Option<u64>,
 }
 
 impl Validate for RateLimitInput {
     fn validate(&self, _now_ms: i64) -> Result<(), ApiError> {
-        if self.requests_per_minute.is_none() && self.tokens_per_minute.is_none() {
-            return Err(ApiError::unprocessable(
-                "requests_per_minute",
-                "set requests_per_minute, tokens_per_minute or both",
-            ));
-        }
-        for (field, value) in [
+        let limits = [
             ("requests_per_minute", self.requests_per_minute),
             ("tokens_per_minute", self.tokens_per_minute),
-        ] {
+            ("images_per_minute", self.images_per_minute),
+        ];
+        if limits.iter().all(|(_, value)| value.is_none()) {
+            return Err(ApiError::unprocessable(
+                "requests_per_minute",
+                "set at least one of requests_per_minute, tokens_per_minute, images_per_minute",
+            ));
+        }
+        for (field, value) in limits {
             if value.is_some_and(|n| n == 0 || n > LIMIT_MAX) {
                 return Err(ApiError::unprocessable(
                     field,
@@ -91,11 +97,13 @@ mod tests {
         let none = RateLimitInput {
             requests_per_minute: None,
             tokens_per_minute: None,
+            images_per_minute: None,
         };
         assert_eq!(none.validate(0).unwrap_err().status(), 422);
         let zero = RateLimitInput {
             requests_per_minute: Some(0),
             tokens_per_minute: None,
+            images_per_minute: None,
         };
         assert!(zero
             .validate(0)
@@ -105,8 +113,29 @@ mod tests {
         let ok = RateLimitInput {
             requests_per_minute: Some(10),
             tokens_per_minute: Some(1000),
+            images_per_minute: None,
         };
         assert!(ok.validate(0).is_ok());
+    }
+
+    #[test]
+    fn images_per_minute_alone_is_a_limit_and_must_be_positive() {
+        let images = |n: u64| RateLimitInput {
+            requests_per_minute: None,
+            tokens_per_minute: None,
+            images_per_minute: Some(n),
+        };
+        assert!(images(5).validate(0).is_ok());
+        let zero = images(0).validate(0).unwrap_err();
+        assert_eq!(zero.status(), 422);
+        assert!(
+            zero.message.starts_with("images_per_minute"),
+            "{}",
+            zero.message
+        );
+        assert!(images(LIMIT_MAX + 1).validate(0).is_err());
+        let body: RateLimitInput = serde_json::from_str(r#"{"images_per_minute":3}"#).unwrap();
+        assert_eq!(body, images(3));
     }
 
     #[test]
