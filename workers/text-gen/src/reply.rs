@@ -192,6 +192,7 @@ pub fn usage_event(job: &Job, outcome: &Outcome) -> UsageEvent {
         project_id: job.principal.project_id.clone(),
         key_id: job.principal.key_id.clone(),
         endpoint: job.plan.format.endpoint(),
+        kind: "text",
         model: job.model().to_string(),
         provider: leg.map(|l| l.route.provider_key.clone()),
         upstream_model: config.map(|c| c.upstream_model.clone()),
@@ -202,6 +203,7 @@ pub fn usage_event(job: &Job, outcome: &Outcome) -> UsageEvent {
         attempts: outcome.finish.attempts,
         prompt_tokens: usage.prompt_tokens,
         completion_tokens: usage.completion_tokens,
+        images: 0,
         cost_usd: config.map_or(0.0, |c| {
             c.cost_usd(usage.prompt_tokens, usage.completion_tokens)
         }),

@@ -69,6 +69,9 @@ pub struct UsageEvent {
     pub project_id: Option<String>,
     pub key_id: String,
     pub endpoint: &'static str,
+    /// What was asked for: `text` (chat, messages, responses, generate), `embedding` or `image` (the
+    /// column's CHECK refuses anything else, an empty string included).
+    pub kind: &'static str,
     pub model: String,
     pub provider: Option<String>,
     pub upstream_model: Option<String>,
@@ -79,6 +82,8 @@ pub struct UsageEvent {
     pub attempts: u32,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Images stored for the caller (0 unless `kind` is `image`).
+    pub images: u32,
     pub cost_usd: f64,
     pub latency_ms: f64,
     pub upstream_ms: f64,
@@ -87,7 +92,7 @@ pub struct UsageEvent {
 }
 
 /// The `usage_events` columns, in [`UsageEvent`]'s field order.
-pub const USAGE_COLUMNS: [&str; 23] = [
+pub const USAGE_COLUMNS: [&str; 25] = [
     "id",
     "request_id",
     "client_request_id",
@@ -96,6 +101,7 @@ pub const USAGE_COLUMNS: [&str; 23] = [
     "project_id",
     "key_id",
     "endpoint",
+    "kind",
     "model",
     "provider",
     "upstream_model",
@@ -106,6 +112,7 @@ pub const USAGE_COLUMNS: [&str; 23] = [
     "attempts",
     "prompt_tokens",
     "completion_tokens",
+    "images",
     "cost_usd",
     "latency_ms",
     "upstream_ms",
@@ -134,7 +141,7 @@ const USAGE_ROWS_PER_STATEMENT: usize = 200;
 /// `id` already exists is skipped (`ON CONFLICT (id) DO NOTHING`): ids are ours and unique, so that only
 /// happens when a retried batch had in fact been written, which makes [`record_usage`] safe to retry. Each statement carries up to
 /// [`USAGE_ROWS_PER_STATEMENT`] rows as ONE bound JSON array that SQLite unpacks (`json_each`): one prepared
-/// statement and one value to bind instead of 21 per row, which is most of what a write costs here.
+/// statement and one value to bind instead of one per column and row, which is most of what a write costs here.
 /// JSON `true`/`false` become 1/0, `null` NULL, numbers keep their integer or real type.
 pub async fn record_usage(db: &Db, events: &[UsageEvent]) -> Result<(), Fault> {
     if events.is_empty() {
