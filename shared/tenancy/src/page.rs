@@ -77,6 +77,32 @@ pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
+/// A query value with its `%XX` escapes decoded (`+` is kept: the values read this way — storage keys,
+/// opaque cursors — never hold spaces, and a cursor may hold `+`). Invalid escapes stay as they are.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let escaped = bytes
+            .get(i + 1..i + 3)
+            .filter(|_| b == b'%')
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match escaped {
+            Some(decoded) => {
+                out.push(decoded);
+                i += 3;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The list body for rows fetched with [`Page::fetch_limit`]: keeps the first `limit` items and,
 /// when more came back, sets `next_cursor` to the id of the last item kept.
 pub fn list_body<T: Serialize>(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> &str) -> Value {
@@ -104,6 +130,15 @@ pub fn list_body<T: Serialize>(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T)
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn percent_escapes_decode_and_the_rest_stays() {
+        assert_eq!(percent_decode("ins_1%2F_%2f2025"), "ins_1/_/2025");
+        assert_eq!(percent_decode("a+b%3D%3d"), "a+b==");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode(""), "");
+    }
 
     const ORG: &str = "org_01ARYZ6S410000000000000000";
 

@@ -4,6 +4,7 @@
 
 mod audit;
 mod ctx;
+mod images;
 mod keys;
 mod models;
 mod nodes;

@@ -1,7 +1,7 @@
 //! The route table of the config worker: `/v1/me` and the admin API.
 
 use crate::ctx::Ctx;
-use crate::{audit, keys, models, nodes, ops, policies, provider_keys, usage, users};
+use crate::{audit, images, keys, models, nodes, ops, policies, provider_keys, usage, users};
 use envelope::ApiError;
 use kit::call::Reply;
 use kit::settings::Settings;
@@ -38,6 +38,8 @@ enum H {
     SetPolicy,
     DeletePolicy,
     Usage,
+    ListImages,
+    DeleteImage,
     ListModels,
     CreateModel,
     GetModel,
@@ -89,6 +91,8 @@ const ROUTES: &[(&str, Method, H)] = {
         ("admin/instances/*/rate-limits/*/*", Put, H::SetPolicy),
         ("admin/instances/*/rate-limits/*/*", Delete, H::DeletePolicy),
         ("admin/instances/*/usage", Get, H::Usage),
+        ("admin/instances/*/images", Get, H::ListImages),
+        ("admin/instances/*/images", Delete, H::DeleteImage),
         ("admin/instances/*/models", Get, H::ListModels),
         ("admin/instances/*/models", Post, H::CreateModel),
         ("admin/instances/*/models/*", Get, H::GetModel),
@@ -196,6 +200,8 @@ async fn dispatch(ctx: &Ctx<'_>, req: &mut Request, handler: H, args: &[&str]) -
         (H::SetPolicy, [ins, scope, target]) => policies::set(ctx, req, ins, scope, target).await,
         (H::DeletePolicy, [ins, scope, target]) => policies::delete(ctx, ins, scope, target).await,
         (H::Usage, [ins]) => usage::summary(ctx, ins).await,
+        (H::ListImages, [ins]) => images::list(ctx, ins).await,
+        (H::DeleteImage, [ins]) => images::delete(ctx, ins).await,
         (H::ListModels, [ins]) => models::list(ctx, ins).await,
         (H::CreateModel, [ins]) => models::create(ctx, req, ins).await,
         (H::GetModel, [ins, id]) => models::get(ctx, ins, id).await,
