@@ -1,5 +1,5 @@
 -- Image generation: images per minute on rate-limit policies; usage rows say what kind of request they
--- count and how many images it stored. Forward-only.
+-- count and how many images it stored; model configs may price images by size and quality. Forward-only.
 
 -- Images/min, enforced on a policy's image scopes (`key:<key_id>:images`, `provider:<name>:images`): the
 -- limiter's "tokens" there are images. requests_per_minute applies to image requests too, in a window of
