@@ -5,7 +5,9 @@
 
 use envelope::ApiError;
 use limits::Check;
-use providers::images::{is_gpt_image, ImageRequest, ImageUsage, MAX_IDEOGRAM_IMAGES};
+use providers::images::{
+    is_gpt_image, ImageRequest, ImageUsage, Quality, Size, MAX_IDEOGRAM_IMAGES,
+};
 use providers::retry::RetryPolicy;
 use providers::upstream::ProviderKind;
 use tenancy::inputs::Capability;
@@ -125,8 +127,9 @@ fn checks(catalog: &Catalog, principal: &Principal, route: &Route) -> Vec<Check>
 
 impl ImageLeg {
     /// What `images` stored images cost on this route: gpt-image models bill tokens, so an answer with
-    /// token usage on a config with token prices costs those tokens; any other answer costs
-    /// `price_per_image` each (unpriced → 0).
+    /// token usage on a config with token prices costs those tokens; any other answer costs its per-image
+    /// price each, by the request's size (`auto` when not given) and quality (see
+    /// `ModelConfig::image_price`; unpriced → 0).
     pub fn cost_usd(&self, images: u32, usage: Option<ImageUsage>) -> f64 {
         let config = &self.route.config;
         let token_priced =
@@ -135,7 +138,14 @@ impl ImageLeg {
             Some(usage) if token_priced && is_gpt_image(&config.upstream_model) => {
                 config.cost_usd(usage.input_tokens, usage.output_tokens)
             }
-            _ => config.price_per_image.unwrap_or(0.0) * f64::from(images),
+            _ => {
+                let size = self
+                    .request
+                    .size
+                    .map_or_else(|| "auto".to_owned(), Size::to_wire);
+                let quality = self.request.quality.map(Quality::as_str);
+                config.image_price(&size, quality).unwrap_or(0.0) * f64::from(images)
+            }
         }
     }
 }

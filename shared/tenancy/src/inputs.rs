@@ -19,7 +19,10 @@ mod user;
 
 pub use hierarchy::{InstancePatch, NewInstance, NewOrg, NewProject, OrgPatch, ProjectPatch};
 pub use key::{KeyEnvironment, NewApiKey};
-pub use model::{model_id, Capability, ModelConfigPatch, NewModelConfig};
+pub use model::{
+    model_id, Capability, ImagePrices, ModelConfigPatch, NewModelConfig, IMAGE_QUALITIES,
+    MAX_IMAGE_PRICES,
+};
 pub use policy::{policy_path, PolicyScope, RateLimitInput};
 pub use provider::{check_upstream, resolve_provider, url_host, Provider, ProviderKeyInput};
 pub use user::{email, NewUser, UserPatch};

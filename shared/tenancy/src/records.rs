@@ -123,6 +123,9 @@ pub struct ModelConfig {
     pub input_price_per_mtok: Option<f64>,
     pub output_price_per_mtok: Option<f64>,
     pub price_per_image: Option<f64>,
+    /// Prices per image by size and quality, over `price_per_image` (see [`ModelConfig::image_price`]).
+    #[serde(default)]
+    pub image_prices: Option<crate::inputs::ImagePrices>,
     pub max_output_tokens: Option<u32>,
     pub fallbacks: Vec<String>,
     pub enabled: bool,

@@ -13,6 +13,7 @@ pub(crate) fn model(id: &str, provider: Provider, upstream: &str) -> ModelConfig
         input_price_per_mtok: Some(1.0),
         output_price_per_mtok: Some(2.0),
         price_per_image: None,
+        image_prices: None,
         max_output_tokens: None,
         fallbacks: Vec::new(),
         enabled: true,

@@ -288,3 +288,49 @@ fn other_models_cost_their_price_per_image() {
     let unpriced = image_model("free", Provider::OpenaiCompatible, "sdxl");
     assert_eq!(leg_of(unpriced).cost_usd(4, Some(USAGE)), 0.0);
 }
+
+fn priced_leg(body: serde_json::Value) -> ImageLeg {
+    let mut dalle = image_model("dalle", Provider::Openai, "dall-e-3");
+    dalle.price_per_image = Some(0.04);
+    dalle.image_prices = Some(
+        [("1024x1792", 0.08), ("1024x1792/hd", 0.12), ("*/hd", 0.1)]
+            .map(|(k, v)| (k.to_string(), v))
+            .into(),
+    );
+    let mut leg = leg_of(dalle);
+    leg.request = providers::images::parse_request(body.to_string().as_bytes()).unwrap();
+    leg
+}
+
+#[test]
+fn image_prices_by_size_and_quality_come_before_the_flat_price() {
+    let cost = |extra: serde_json::Value| {
+        let mut body = json!({"model": "dalle", "prompt": "p"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        priced_leg(body).cost_usd(2, None)
+    };
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    assert!(close(
+        cost(json!({"size": "1024x1792", "quality": "hd"})),
+        0.24
+    ));
+    assert!(close(cost(json!({"size": "1024x1792"})), 0.16));
+    assert!(close(
+        cost(json!({"size": "1024x1792", "quality": "standard"})),
+        0.16
+    ));
+    assert!(close(
+        cost(json!({"size": "1024x1024", "quality": "hd"})),
+        0.2
+    ));
+    assert!(close(cost(json!({"size": "1024x1024"})), 0.08));
+    assert!(close(cost(json!({})), 0.08), "no size: priced as auto");
+}
+
+/// tenancy validates `image_prices` keys without depending on the adapters: the lists must agree.
+#[test]
+fn the_quality_words_of_image_prices_are_the_requests() {
+    assert_eq!(tenancy::inputs::IMAGE_QUALITIES, Quality::ALL);
+}

@@ -12,7 +12,7 @@ use worker::D1PreparedStatement;
 
 pub(crate) const COLUMNS: &str = "instance_id, id, provider, upstream_model, provider_key, base_url, capabilities, \
      input_price_per_mtok, output_price_per_mtok, price_per_image, max_output_tokens, fallbacks, enabled, \
-     created_at, updated_at";
+     created_at, updated_at, image_prices";
 
 #[derive(Deserialize)]
 pub(crate) struct Row {
@@ -25,6 +25,8 @@ pub(crate) struct Row {
     input_price_per_mtok: Option<f64>,
     output_price_per_mtok: Option<f64>,
     price_per_image: Option<f64>,
+    /// JSON object, or NULL.
+    image_prices: Option<String>,
     max_output_tokens: Option<u32>,
     fallbacks: String,
     enabled: i64,
@@ -47,6 +49,7 @@ impl From<Row> for ModelConfig {
             input_price_per_mtok: r.input_price_per_mtok,
             output_price_per_mtok: r.output_price_per_mtok,
             price_per_image: r.price_per_image,
+            image_prices: r.image_prices.as_deref().and_then(json_column),
             max_output_tokens: r.max_output_tokens,
             fallbacks: json_column(&r.fallbacks),
             enabled: r.enabled != 0,
@@ -65,6 +68,11 @@ fn write_stmt(db: &Db, sql: &str, m: &ModelConfig) -> Result<D1PreparedStatement
     let provider = super::provider_keys::provider_name(m.provider)?;
     let capabilities = serde_json::to_string(&m.capabilities)?;
     let fallbacks = serde_json::to_string(&m.fallbacks)?;
+    let image_prices = m
+        .image_prices
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
     db.stmt(
         sql,
         &[
@@ -83,6 +91,7 @@ fn write_stmt(db: &Db, sql: &str, m: &ModelConfig) -> Result<D1PreparedStatement
             Arg::Int(i64::from(m.enabled)),
             Arg::Int(m.created_at),
             Arg::Int(m.updated_at),
+            Arg::opt_text(image_prices.as_deref()),
         ],
     )
 }
@@ -90,7 +99,7 @@ fn write_stmt(db: &Db, sql: &str, m: &ModelConfig) -> Result<D1PreparedStatement
 pub async fn create(w: &Writer<'_>, org_id: &str, model: &ModelConfig) -> Result<(), Fault> {
     let insert = write_stmt(
         w.db,
-        &format!("INSERT INTO model_configs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
+        &format!("INSERT INTO model_configs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
         model,
     )?;
     let detail = json!({"provider": model.provider, "upstream_model": model.upstream_model});
@@ -105,7 +114,7 @@ pub async fn replace(w: &Writer<'_>, org_id: &str, model: &ModelConfig) -> Resul
         w.db,
         "UPDATE model_configs SET provider = ?3, upstream_model = ?4, provider_key = ?5, base_url = ?6, capabilities = ?7, \
          input_price_per_mtok = ?8, output_price_per_mtok = ?9, price_per_image = ?10, max_output_tokens = ?11, \
-         fallbacks = ?12, enabled = ?13, updated_at = ?15 WHERE instance_id = ?1 AND id = ?2 AND ?14 IS NOT NULL",
+         fallbacks = ?12, enabled = ?13, updated_at = ?15, image_prices = ?16 WHERE instance_id = ?1 AND id = ?2 AND ?14 IS NOT NULL",
         model,
     )?;
     let audit = w.audit(&event(

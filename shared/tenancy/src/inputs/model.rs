@@ -9,6 +9,10 @@ use crate::inputs::Provider;
 use crate::label::labels;
 use crate::records::ModelConfig;
 
+mod image_prices;
+
+pub use image_prices::{ImagePrices, IMAGE_QUALITIES, MAX_IMAGE_PRICES};
+
 pub const MODEL_ID_MAX_CHARS: usize = 64;
 pub const UPSTREAM_MODEL_MAX_CHARS: usize = 128;
 pub const BASE_URL_MAX_CHARS: usize = 2048;
@@ -55,6 +59,9 @@ pub struct NewModelConfig {
     pub output_price_per_mtok: Option<f64>,
     #[serde(default)]
     pub price_per_image: Option<f64>,
+    /// Prices per image by size and quality, over `price_per_image` (see [`ModelConfig::image_price`]).
+    #[serde(default)]
+    pub image_prices: Option<ImagePrices>,
     #[serde(default)]
     pub max_output_tokens: Option<u32>,
     #[serde(default)]
@@ -75,6 +82,7 @@ impl Validate for NewModelConfig {
             self.output_price_per_mtok,
             self.price_per_image,
         )?;
+        image_prices::validate(self.image_prices.as_ref())?;
         max_output_tokens(self.max_output_tokens)?;
         fallbacks(self.fallbacks.as_deref().unwrap_or_default())?;
         check_consistency(&self.id, self.fallbacks.as_deref().unwrap_or_default())
@@ -98,6 +106,7 @@ impl NewModelConfig {
             input_price_per_mtok: self.input_price_per_mtok,
             output_price_per_mtok: self.output_price_per_mtok,
             price_per_image: self.price_per_image,
+            image_prices: image_prices::normalize(self.image_prices),
             max_output_tokens: self.max_output_tokens,
             fallbacks: self.fallbacks.unwrap_or_default(),
             enabled: self.enabled.unwrap_or(true),
@@ -130,6 +139,8 @@ pub struct ModelConfigPatch {
     #[serde(default, deserialize_with = "nullable")]
     pub price_per_image: Option<Option<f64>>,
     #[serde(default, deserialize_with = "nullable")]
+    pub image_prices: Option<Option<ImagePrices>>,
+    #[serde(default, deserialize_with = "nullable")]
     pub max_output_tokens: Option<Option<u32>>,
     #[serde(default, deserialize_with = "nullable")]
     pub fallbacks: Option<Option<Vec<String>>>,
@@ -157,6 +168,7 @@ impl Validate for ModelConfigPatch {
             self.output_price_per_mtok.flatten(),
             self.price_per_image.flatten(),
         )?;
+        image_prices::validate(self.image_prices.as_ref().and_then(Option::as_ref))?;
         max_output_tokens(self.max_output_tokens.flatten())?;
         fallbacks(
             self.fallbacks
@@ -183,6 +195,9 @@ impl ModelConfigPatch {
         set(&mut next.input_price_per_mtok, self.input_price_per_mtok);
         set(&mut next.output_price_per_mtok, self.output_price_per_mtok);
         set(&mut next.price_per_image, self.price_per_image);
+        if let Some(prices) = self.image_prices {
+            next.image_prices = image_prices::normalize(prices);
+        }
         set(&mut next.max_output_tokens, self.max_output_tokens);
         if let Some(fallbacks) = self.fallbacks {
             next.fallbacks = fallbacks.unwrap_or_default();

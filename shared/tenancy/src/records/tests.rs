@@ -32,6 +32,7 @@ fn model() -> ModelConfig {
         input_price_per_mtok: Some(2.5),
         output_price_per_mtok: None,
         price_per_image: None,
+        image_prices: None,
         max_output_tokens: Some(4096),
         fallbacks: vec!["gpt-4o-mini".into()],
         enabled: true,

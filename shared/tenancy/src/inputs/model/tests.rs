@@ -288,3 +288,77 @@ fn absent_and_null_differ() {
     assert_eq!(patch.base_url, Some(None));
     assert_eq!(patch.provider_key, None);
 }
+
+#[test]
+fn image_prices_are_checked_and_stored() {
+    let base = r#""id":"d","provider":"openai","upstream_model":"dall-e-3""#;
+    let config = stored(&format!(
+        r#"{{{base},"price_per_image":0.04,"image_prices":{{"1024x1792":0.08,"1024x1792/hd":0.12,"*/hd":0.1}}}}"#
+    ));
+    let prices = config.image_prices.clone().unwrap();
+    assert_eq!(prices.len(), 3);
+    assert_eq!(config.image_price("1024x1792", Some("hd")), Some(0.12));
+    assert_eq!(
+        config.image_price("1024x1792", Some("standard")),
+        Some(0.08)
+    );
+    assert_eq!(config.image_price("1024x1024", Some("hd")), Some(0.1));
+    assert_eq!(config.image_price("1024x1024", None), Some(0.04));
+    let empty = stored(&format!(r#"{{{base},"image_prices":{{}}}}"#));
+    assert_eq!(empty.image_price("auto", None), None);
+    assert_eq!(empty.image_prices, None);
+
+    let many: Vec<String> = (1..=33).map(|n| format!(r#""{n}x{n}":1"#)).collect();
+    let cases = [
+        (
+            r#"{"1024":0.1}"#.to_string(),
+            400,
+            "image_prices: keys are SIZE",
+        ),
+        (
+            r#"{"*":0.1}"#.to_string(),
+            400,
+            "image_prices: keys are SIZE",
+        ),
+        (
+            r#"{"1024x1024/ultra":0.1}"#.to_string(),
+            400,
+            "image_prices: keys are SIZE",
+        ),
+        (
+            r#"{"1024x1024":-1}"#.to_string(),
+            422,
+            "image_prices.1024x1024: must be a number >= 0",
+        ),
+        (r#"{"1024x1024":"cheap"}"#.to_string(), 400, ""),
+        (
+            format!("{{{}}}", many.join(",")),
+            400,
+            "image_prices: at most 32 prices",
+        ),
+    ];
+    for (prices, status, prefix) in cases {
+        let json = format!(r#"{{{base},"image_prices":{prices}}}"#);
+        let (got, message) = failure::<NewModelConfig>(&json);
+        assert_eq!(got, status, "{json} → {message}");
+        assert!(message.starts_with(prefix), "{json} → {message}");
+    }
+}
+
+#[test]
+fn a_patch_sets_and_clears_image_prices() {
+    let next = patched(r#"{"image_prices":{"auto/high":0.2}}"#).unwrap();
+    assert_eq!(next.image_price("auto", Some("high")), Some(0.2));
+    let mut priced = current();
+    priced.image_prices = next.image_prices;
+    let patch: ModelConfigPatch = parse(r#"{"image_prices":null}"#).unwrap();
+    assert_eq!(patch.apply(&priced, NOW + 1).unwrap().image_prices, None);
+    let patch: ModelConfigPatch = parse(r#"{"enabled":true}"#).unwrap();
+    assert!(patch
+        .apply(&priced, NOW + 1)
+        .unwrap()
+        .image_prices
+        .is_some());
+    let err = patched(r#"{"image_prices":{"x":1}}"#).unwrap_err();
+    assert_eq!(err.status(), 400);
+}
