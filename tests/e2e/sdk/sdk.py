@@ -55,6 +55,13 @@ def openai_embeddings(client, model, prompt):
             "prompt_tokens": result.usage.prompt_tokens}
 
 
+def openai_images(client, model, prompt):
+    by_url = client.images.generate(model=model, prompt=prompt, n=2, size="1024x1024")
+    inline = client.images.generate(model=model, prompt=prompt, response_format="b64_json")
+    return {"urls": [d.url for d in by_url.data], "b64": [d.b64_json for d in inline.data],
+            "created": by_url.created}
+
+
 def anthropic_tools(base, key, model, prompt):
     client = anthropic.Anthropic(base_url=base, api_key=key, max_retries=0)
     tools = [{"name": "get_weather", "description": "Current weather", "input_schema": SCHEMA}]
@@ -86,6 +93,7 @@ def main():
         "openai-tools": lambda: openai_tools(client, model, prompt),
         "openai-responses": lambda: openai_responses(client, model, prompt),
         "openai-embeddings": lambda: openai_embeddings(client, model, prompt),
+        "openai-images": lambda: openai_images(client, model, prompt),
         "anthropic-tools": lambda: anthropic_tools(base, key, model, prompt),
     }
     try:

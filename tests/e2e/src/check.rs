@@ -59,6 +59,8 @@ pub struct ApiErr {
     pub status: u16,
     pub code: String,
     pub message: String,
+    /// `error.param`: the field the error is about, or `None` (null).
+    pub param: Option<String>,
     described: String,
 }
 
@@ -72,6 +74,15 @@ impl ApiErr {
                 "error message does not name `{needle}`: {}",
                 self.described
             ))
+        }
+    }
+
+    /// `error.param` names `field`.
+    pub fn param_is(&self, field: &str) -> Result<&Self, String> {
+        if self.param.as_deref() == Some(field) {
+            Ok(self)
+        } else {
+            Err(format!("expected param {field}, got {}", self.described))
         }
     }
 
@@ -137,6 +148,7 @@ pub fn expect_error_in(resp: &Resp, statuses: &[u16]) -> Result<ApiErr, String> 
         status: resp.status,
         code,
         message,
+        param: err.get("param").and_then(Value::as_str).map(str::to_owned),
         described,
     })
 }

@@ -34,6 +34,8 @@ mod generate;
 mod hardening;
 #[path = "gateway/hardening_usage.rs"]
 mod hardening_usage;
+#[path = "gateway/images.rs"]
+mod images;
 #[path = "gateway/models.rs"]
 mod models;
 #[path = "gateway/openai.rs"]
@@ -80,6 +82,7 @@ fn all_cases() -> Vec<Case> {
         hardening_usage::cases(),
         tools::cases(),
         embeddings::cases(),
+        images::cases(),
         responses::cases(),
         python::cases(),
         access_changes::cases(),
