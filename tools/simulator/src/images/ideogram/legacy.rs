@@ -1,22 +1,18 @@
 //! Ideogram's legacy generate endpoint: `{"image_request": {"prompt", "aspect_ratio"?, "model"?,
-//! "num_images"?, "seed"?}}` with the key in an `Api-Key` header, answered with
-//! `{"created": <RFC 3339>, "data": [{"url", "prompt", "resolution", "seed", "is_image_safe"}]}`.
+//! "num_images"?, "seed"?, "style_type"?}}` in JSON with the key in an `Api-Key` header. The
+//! resolution follows the `ASPECT_W_H` value; `style_type` is echoed only when sent.
 
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
-use super::{base_url, image_id, image_url};
+use super::{authenticate, render, seed, Batch, MAX_IMAGES};
 use crate::attempts::Attempts;
 use crate::body::SimBody;
+use crate::directive::Directive;
 use crate::errors::{ApiError, Shape};
-use crate::{clock, digest, directive::Directive, faults, intake, respond};
-
-/// Ideogram's limit on `num_images`.
-const MAX_IMAGES: u32 = 8;
-/// Seeds are 31-bit in Ideogram's API.
-const SEED_SPACE: u64 = 2_147_483_648;
+use crate::images::{base_url, link};
+use crate::{clock, faults, intake, respond};
 
 #[derive(Deserialize)]
 struct GenerateBody {
@@ -50,55 +46,50 @@ async fn answer(
 ) -> Result<Response<SimBody>, Response<SimBody>> {
     let rejected = |error: ApiError| error.render(Shape::Ideogram);
     let (parts, body) = request.into_parts();
-    intake::check_key(
-        intake::header(&parts.headers, "api-key"),
-        "Api-Key header is required.",
-    )
-    .map_err(rejected)?;
+    authenticate(&parts.headers).map_err(rejected)?;
     let bytes = intake::read_body(body).await.map_err(rejected)?;
     let body: GenerateBody = intake::parse_json(&bytes).map_err(rejected)?;
     let request = body
         .image_request
         .ok_or_else(|| ApiError::bad_request("image_request: Field required"))
         .map_err(rejected)?;
+    let (prompt, count) = validate(&request).map_err(rejected)?;
+    let directive = Directive::scan([prompt]);
+    if let Some(key) = &directive.key {
+        attempts.remember(key, &bytes);
+    }
+    let faults = faults::admit(Shape::Ideogram, directive, attempts).await?;
+
+    let model = request.model.as_deref().unwrap_or("V_2");
+    let aspect = request.aspect_ratio.as_deref().unwrap_or("ASPECT_1_1");
+    let batch = Batch {
+        id_fields: &[model, prompt, aspect],
+        prompt,
+        resolution: resolution(aspect),
+        seed: seed(request.seed, prompt),
+        style_type: request.style_type.as_deref(),
+        count,
+        unsafe_count: faults.unsafe_images.unwrap_or(0),
+    };
+    let now_ms = clock::unix_millis();
+    let base = base_url(&parts.headers, fallback_host);
+    let expires_ms = link::expiry(now_ms, faults.url_ttl_ms);
+    let body = render(&batch, &base, expires_ms, now_ms / 1000);
+    Ok(respond::deliver(body.to_string().into_bytes(), &faults))
+}
+
+fn validate(request: &ImageRequest) -> Result<(&str, u32), ApiError> {
     let prompt = request
         .prompt
         .as_deref()
         .filter(|p| !p.is_empty())
-        .ok_or_else(|| ApiError::bad_request("image_request.prompt: Field required"))
-        .map_err(rejected)?;
+        .ok_or_else(|| ApiError::bad_request("image_request.prompt: Field required"))?;
     let count = request.num_images.unwrap_or(1);
     if !(1..=MAX_IMAGES).contains(&count) {
         let message = format!("image_request.num_images: must be between 1 and {MAX_IMAGES}");
-        return Err(rejected(ApiError::bad_request(message)));
+        return Err(ApiError::bad_request(message));
     }
-    let faults = faults::admit(Shape::Ideogram, Directive::scan([prompt]), attempts).await?;
-
-    let base = base_url(&parts.headers, fallback_host);
-    let model = request.model.as_deref().unwrap_or("V_2");
-    let aspect = request.aspect_ratio.as_deref().unwrap_or("ASPECT_1_1");
-    let seed = request
-        .seed
-        .unwrap_or_else(|| digest::fnv1a(prompt.as_bytes()))
-        % SEED_SPACE;
-    let data: Vec<Value> = (0..count)
-        .map(|index| {
-            let id = image_id(&[model, prompt, aspect], index);
-            let mut image = json!({
-                "url": image_url(&base, &id),
-                "prompt": prompt,
-                "resolution": resolution(aspect),
-                "seed": (seed + u64::from(index)) % SEED_SPACE,
-                "is_image_safe": true,
-            });
-            if let (Some(style), Some(fields)) = (&request.style_type, image.as_object_mut()) {
-                fields.insert("style_type".into(), json!(style));
-            }
-            image
-        })
-        .collect();
-    let body = json!({ "created": clock::rfc3339(clock::unix_now()), "data": data });
-    Ok(respond::deliver(body.to_string().into_bytes(), &faults))
+    Ok((prompt, count))
 }
 
 /// The pixel size Ideogram renders for a legacy `ASPECT_W_H` value (square when unknown).
