@@ -32,7 +32,11 @@ impl Attempts {
 
     /// Keeps `body` (JSON) as the last request that carried `key`.
     pub fn remember(&self, key: &str, body: &[u8]) {
-        let value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        self.remember_value(key, serde_json::from_slice(body).unwrap_or(Value::Null));
+    }
+
+    /// Keeps `value` as the last request that carried `key` (a multipart form's fields, as JSON).
+    pub fn remember_value(&self, key: &str, value: Value) {
         let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
         last.insert(key.to_string(), value);
     }

@@ -75,10 +75,12 @@ async fn answer<D: Dialect>(
     D::authenticate(&parts.headers).map_err(rejected)?;
     let bytes = intake::read_body(body).await.map_err(rejected)?;
     let conversation = D::parse(&bytes).map_err(rejected)?;
-    let faults = faults::admit(D::SHAPE, conversation.directive(), attempts).await?;
-    if let Some(key) = &conversation.directive().key {
+    let directive = conversation.directive();
+    // Before the faults, so a refused attempt is on record too.
+    if let Some(key) = &directive.key {
         attempts.remember(key, &bytes);
     }
+    let faults = faults::admit(D::SHAPE, directive, attempts).await?;
     let reply = if conversation.calls.is_empty() {
         Reply::plan(faults.tokens, conversation.max_tokens)
     } else {

@@ -1,4 +1,5 @@
-//! Wall-clock reads for `created` fields, the only place the simulator looks at the time.
+//! Wall-clock reads for `created` fields and image-URL expiry, the only place the simulator looks
+//! at the time.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -7,6 +8,15 @@ pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it), for image-URL expiry.
+pub fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 /// `secs` as an RFC 3339 UTC timestamp (`2024-05-01T12:00:00+00:00`), the way Ideogram dates

@@ -11,6 +11,8 @@ const CLOSE: &str = "]]";
 const MAX_DELAY_MS: u64 = 600_000;
 const MAX_CHUNK_DELAY_MS: u64 = 60_000;
 pub const MAX_TOKENS: u64 = 100_000;
+/// Longest image-URL lifetime a directive may ask for: 30 days.
+const MAX_URL_TTL_MS: u64 = 30 * 86_400_000;
 
 /// Everything a request's directives asked for; later keys override earlier ones.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -32,6 +34,10 @@ pub struct Directive {
     pub oversize: bool,
     /// How many tools the model calls when it calls tools (not a fault).
     pub tool_calls: Option<u64>,
+    /// Ideogram: the first K images come back `is_image_safe: false`, without a URL.
+    pub unsafe_images: Option<u64>,
+    /// How long the image URLs of this answer stay fetchable (default: an hour).
+    pub url_ttl_ms: Option<u64>,
 }
 
 impl Directive {
@@ -94,6 +100,10 @@ impl Directive {
             "content_policy" => self.content_policy = flag,
             "oversize" => self.oversize = flag,
             "tool_calls" => self.tool_calls = number.map(|n| n.min(16)).or(self.tool_calls),
+            "unsafe" => self.unsafe_images = number.or(self.unsafe_images),
+            "url_ttl_ms" => {
+                self.url_ttl_ms = number.map(|n| n.min(MAX_URL_TTL_MS)).or(self.url_ttl_ms);
+            }
             _ => {}
         }
     }
@@ -118,6 +128,8 @@ mod tests {
             (Some(5), Some(7), Some(2), Some(9))
         );
         assert!(d.malformed && d.content_policy && d.oversize);
+        let d = Directive::scan(["[[sim: unsafe=2 url_ttl_ms=0]]"]);
+        assert_eq!((d.unsafe_images, d.url_ttl_ms), (Some(2), Some(0)));
     }
 
     #[test]
@@ -138,10 +150,12 @@ mod tests {
 
     #[test]
     fn caps_large_values() {
-        let d = Directive::scan(["[[sim: tokens=99999999, delay_ms=99999999999]]"]);
+        let d = Directive::scan([
+            "[[sim: tokens=99999999, delay_ms=99999999999, url_ttl_ms=99999999999999]]",
+        ]);
         assert_eq!(
-            (d.tokens, d.delay_ms),
-            (Some(MAX_TOKENS), Some(MAX_DELAY_MS))
+            (d.tokens, d.delay_ms, d.url_ttl_ms),
+            (Some(MAX_TOKENS), Some(MAX_DELAY_MS), Some(MAX_URL_TTL_MS))
         );
     }
 

@@ -4,7 +4,7 @@
 
 use hyper::header::{HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::body::SimBody;
 use crate::respond;
@@ -61,14 +61,24 @@ impl ApiError {
         }
     }
 
-    /// The answer to `content_policy=1`: a 400 that names the provider's safety system.
+    /// The answer to `content_policy=1`: a refusal that names the provider's safety system — 400
+    /// for OpenAI (`content_policy_violation`) and Anthropic, 422 for Ideogram, as they send it.
     pub fn content_policy(shape: Shape) -> Self {
-        let message = match shape {
-            Shape::OpenAi => "Your request was rejected as a result of our safety system (simulated content policy violation).",
-            Shape::Anthropic => "Output blocked by content filtering policy (simulated).",
-            Shape::Ideogram => "Prompt failed the safety check (simulated content policy violation).",
+        let (status, message) = match shape {
+            Shape::OpenAi => (
+                StatusCode::BAD_REQUEST,
+                "Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system. (simulated)",
+            ),
+            Shape::Anthropic => (
+                StatusCode::BAD_REQUEST,
+                "Output blocked by content filtering policy (simulated).",
+            ),
+            Shape::Ideogram => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Prompt failed the safety check (simulated content policy violation).",
+            ),
         };
-        Self::bad_request(message).code("content_policy_violation")
+        Self::new(status, message).code("content_policy_violation")
     }
 
     pub fn code(mut self, code: &'static str) -> Self {
@@ -87,7 +97,18 @@ impl ApiError {
     }
 
     pub fn render(&self, shape: Shape) -> Response<SimBody> {
-        let body = match shape {
+        let mut response = respond::json(self.status, &self.body(shape));
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+
+    /// The JSON error body in `shape`.
+    pub fn body(&self, shape: Shape) -> Value {
+        match shape {
             Shape::OpenAi => json!({
                 "error": {
                     "message": self.message,
@@ -101,14 +122,7 @@ impl ApiError {
                 "error": { "type": anthropic_type(self.status), "message": self.message },
             }),
             Shape::Ideogram => json!({ "detail": self.message }),
-        };
-        let mut response = respond::json(self.status, &body);
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
-        response
     }
 }
 

@@ -20,6 +20,7 @@ mod errors;
 mod faults;
 mod images;
 mod intake;
+mod multipart;
 mod openai;
 mod png;
 mod reply;

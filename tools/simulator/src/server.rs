@@ -19,7 +19,7 @@ use crate::attempts::Attempts;
 use crate::body::SimBody;
 use crate::errors::{ApiError, Shape};
 use crate::openai::OpenAi;
-use crate::{chat, embeddings, images, respond};
+use crate::{chat, clock, embeddings, images, respond};
 
 const ATTEMPTS_PATH: &str = "/_sim/attempts/";
 const REQUESTS_PATH: &str = "/_sim/requests/";
@@ -97,6 +97,7 @@ enum Route {
     Embeddings,
     ImageGenerations,
     IdeogramGenerate,
+    IdeogramV3Generate,
     Health,
     Attempts(String),
     Image(String),
@@ -112,6 +113,7 @@ fn route(method: &Method, path: &str) -> Route {
         (&Method::POST, "/v1/embeddings") => Route::Embeddings,
         (&Method::POST, "/v1/images/generations") => Route::ImageGenerations,
         (&Method::POST, "/generate") => Route::IdeogramGenerate,
+        (&Method::POST, "/v1/ideogram-v3/generate") => Route::IdeogramV3Generate,
         (&Method::GET, "/health") => Route::Health,
         (&Method::POST, "/_sim/reset") => Route::Reset,
         (&Method::GET, _) => {
@@ -137,6 +139,9 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Response<SimBody
         Route::Embeddings => embeddings::handle(request, attempts).await,
         Route::ImageGenerations => images::generate_openai(request, attempts, &shared.host).await,
         Route::IdeogramGenerate => images::generate_ideogram(request, attempts, &shared.host).await,
+        Route::IdeogramV3Generate => {
+            images::generate_ideogram_v3(request, attempts, &shared.host).await
+        }
         Route::Health => respond::json(StatusCode::OK, &json!({ "status": "ok" })),
         Route::Attempts(key) => {
             respond::json(StatusCode::OK, &json!({ "attempts": attempts.count(&key) }))
@@ -145,7 +150,8 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Response<SimBody
             Some(body) => respond::json(StatusCode::OK, &json!({ "last": body })),
             None => not_found(),
         },
-        Route::Image(name) => images::serve(&name).unwrap_or_else(not_found),
+        Route::Image(name) => images::serve(&name, request.uri().query(), clock::unix_millis())
+            .unwrap_or_else(not_found),
         Route::Reset => {
             attempts.reset();
             respond::json(StatusCode::OK, &json!({ "reset": true }))
@@ -177,6 +183,10 @@ mod tests {
         assert_eq!(
             route(&Method::GET, "/_sim/images/ab.png"),
             Route::Image("ab.png".into())
+        );
+        assert_eq!(
+            route(&Method::POST, "/v1/ideogram-v3/generate"),
+            Route::IdeogramV3Generate
         );
         assert_eq!(route(&Method::GET, "/nope"), Route::NotFound);
     }

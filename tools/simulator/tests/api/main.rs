@@ -10,6 +10,7 @@
 mod chat_completions;
 mod cli;
 mod faults;
+mod ideogram_v3;
 mod images;
 mod messages;
 mod support;

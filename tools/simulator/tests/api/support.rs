@@ -1,4 +1,4 @@
-//! A simulator per test, and helpers to read (possibly cut) streams.
+//! A simulator per test, request helpers, and helpers to read (possibly cut) streams.
 
 use serde_json::Value;
 use simulator::{serve, Settings};
@@ -48,6 +48,30 @@ impl Sim {
             .unwrap()
     }
 
+    /// `POST /v1/ideogram-v3/generate` with `fields` as a multipart form, as the gateway encodes it.
+    pub async fn ideogram_v3(&self, fields: &[(&str, &str)]) -> reqwest::Response {
+        let boundary = "----sim-test-boundary";
+        self.http
+            .post(self.url("/v1/ideogram-v3/generate"))
+            .header("Api-Key", "ideo-test")
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(form(boundary, fields))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /_sim/requests/<key>`: the last body recorded under `key`.
+    pub async fn last_request(&self, key: &str) -> Value {
+        let url = self.url(&format!("/_sim/requests/{key}"));
+        let response = self.http.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "nothing recorded under {key}");
+        response.json::<Value>().await.unwrap()["last"].clone()
+    }
+
     pub async fn attempts(&self, key: &str) -> u64 {
         let url = self.url(&format!("/_sim/attempts/{key}"));
         let body: Value = self
@@ -61,6 +85,18 @@ impl Sim {
             .unwrap();
         body["attempts"].as_u64().unwrap()
     }
+}
+
+/// A `multipart/form-data` body of text fields (CRLF line ends, closing delimiter).
+pub fn form(boundary: &str, fields: &[(&str, &str)]) -> Vec<u8> {
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    body.into_bytes()
 }
 
 /// A body read to its end, or to the point where the connection broke.
