@@ -199,10 +199,15 @@ async fn deliver(
     let stored: Vec<Stored> = match stored {
         Ok(stored) => stored,
         Err(Failure::Upstream(err)) => {
+            let detail = match &err {
+                UpstreamError::Malformed { detail } => detail.as_str(),
+                _ => "",
+            };
             worker::console_warn!(
-                "request_id={} fetching generated images failed: {}",
+                "request_id={} fetching generated images failed: {} {}",
                 job.request_id,
-                err.kind_name()
+                err.kind_name(),
+                detail
             );
             let error = err.to_api_error();
             let reply = error_reply(job, &error, admission.as_ref(), finish)?;

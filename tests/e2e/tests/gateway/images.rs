@@ -22,7 +22,7 @@ use crate::tenant::{
 use crate::wire::post;
 
 pub const IMAGES: &str = "/v1/images/generations";
-/// OpenAI (`dall-e-3` upstream), priced per image.
+/// OpenAI (`dall-e-2` upstream: n up to 10), priced per image.
 pub const IMG: &str = "img-test";
 /// Ideogram 3.0, priced per image.
 pub const IDEO: &str = "ideo-test";
@@ -51,7 +51,7 @@ async fn image_tenant(ctx: &Ctx, label: &str) -> Result<Tenant, String> {
     add_model(
         ctx,
         &t.instance_id,
-        json!({"id": IMG, "provider": "openai", "upstream_model": "dall-e-3",
+        json!({"id": IMG, "provider": "openai", "upstream_model": "dall-e-2",
                "capabilities": ["image"], "price_per_image": IMG_PRICE}),
     )
     .await?;
@@ -295,7 +295,7 @@ async fn openai_images_are_stored_and_served_in_both_formats(ctx: &Ctx) -> Resul
         ensure_eq!(text(&meta, "provider")?, "openai", "provider in {entry}");
         ensure_eq!(
             text(&meta, "upstream_model")?,
-            "dall-e-3",
+            "dall-e-2",
             "upstream model in {entry}"
         );
         ensure_eq!(text(&meta, "key_id")?, t.key.id, "key id in {entry}");
@@ -344,15 +344,16 @@ async fn openai_images_are_stored_and_served_in_both_formats(ctx: &Ctx) -> Resul
     Ok(())
 }
 
-/// Ideogram 3.0 (multipart, `Api-Key`): its URLs are fetched at once (the simulator's links expire in
-/// 1 ms here, so a later fetch would fail), stored and served from the platform; the size maps to an
-/// aspect ratio; an image Ideogram marks unsafe is left out, and all of them unsafe is a 400.
+/// Ideogram 3.0 (multipart, `Api-Key`): its URLs are fetched at once (the simulator's links expire after
+/// 3 s here), stored and served from the platform — still after the provider's links died; the size maps
+/// to an aspect ratio, the quality to a rendering speed; an image Ideogram marks unsafe is left out, and
+/// all of them unsafe is a 400.
 async fn ideogram_images_are_copied_at_once_and_unsafe_ones_withheld(
     ctx: &Ctx,
 ) -> Result<(), String> {
     let t = image_tenant(ctx, "img-ideo").await?;
     let key = unique("ideo");
-    let prompt = format!("a lighthouse [[sim: key={key}, url_ttl_ms=1]]");
+    let prompt = format!("a lighthouse [[sim: key={key}, url_ttl_ms=3000]]");
     let resp = generate(
         &t,
         ctx,
@@ -372,8 +373,16 @@ async fn ideogram_images_are_copied_at_once_and_unsafe_ones_withheld(
         ensure_eq!(got.status, 200, "GET {url}");
         ensure!(got.bytes.starts_with(PNG), "the stored copy is the PNG");
     }
+    tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;
+    for image in &data {
+        let url = text(image, "url")?;
+        ensure_eq!(
+            fetch(ctx, url, &[]).await?.status,
+            200,
+            "{url} outlives the provider's link"
+        );
+    }
     let sent = upstream()?.last_request(&ctx.http, &key).await?;
-    let sent = sent.get("last").cloned().unwrap_or_default();
     ensure_eq!(
         sent.get("num_images").and_then(Value::as_str),
         Some("3"),
@@ -409,7 +418,7 @@ async fn ideogram_images_are_copied_at_once_and_unsafe_ones_withheld(
     .await?;
     expect_error(&none, 400, "content_policy_violation")?;
     let too_many = generate(&t, ctx, &body(IDEO, "boats", json!({"n": 9}))).await?;
-    expect_error(&too_many, 400, "invalid_request")?.param_is("n")?;
+    expect_error(&too_many, 400, "invalid_field")?.param_is("n")?;
     Ok(())
 }
 
@@ -519,7 +528,7 @@ async fn the_seed_generate_shape_serves_image_models(ctx: &Ctx) -> Result<(), St
         &[],
     )
     .await?;
-    expect_error(&bad, 400, "invalid_request")?.param_is("options.n")?;
+    expect_error(&bad, 400, "invalid_field")?.param_is("options.n")?;
     Ok(())
 }
 
@@ -764,7 +773,7 @@ async fn images_per_minute_admits_exactly_what_fits(ctx: &Ctx) -> Result<(), Str
         answers.iter().map(|r| r.status).collect::<Vec<_>>()
     );
     for r in &limited {
-        expect_error(r, 429, "rate_limit_exceeded")?;
+        expect_error(r, 429, "rate_limited")?;
         ensure!(
             r.header("retry-after").is_some(),
             "Retry-After on a refusal"
@@ -779,7 +788,7 @@ async fn images_per_minute_admits_exactly_what_fits(ctx: &Ctx) -> Result<(), Str
     expect_error(
         &generate(&t, ctx, &body(IMG, "more", json!({"n": 3}))).await?,
         429,
-        "rate_limit_exceeded",
+        "rate_limited",
     )?;
     // A policy in requests/min: images and text each have their own window.
     let u = image_tenant(ctx, "img-rpm").await?;
@@ -797,7 +806,7 @@ async fn images_per_minute_admits_exactly_what_fits(ctx: &Ctx) -> Result<(), Str
     expect_error(
         &generate(&u, ctx, &body(IMG, "three", json!({}))).await?,
         429,
-        "rate_limit_exceeded",
+        "rate_limited",
     )?;
     let chat = post(
         &u.api(ctx),
@@ -820,7 +829,7 @@ async fn images_per_minute_admits_exactly_what_fits(ctx: &Ctx) -> Result<(), Str
     expect_error(
         &generate(&w, ctx, &body(IMG, "many", json!({"n": 3}))).await?,
         400,
-        "invalid_request",
+        "invalid_field",
     )?
     .param_is("n")?;
     Ok(())
@@ -866,7 +875,7 @@ async fn image_faults_are_classified_and_retried(ctx: &Ctx) -> Result<(), String
     add_model(
         ctx,
         &t.instance_id,
-        json!({"id": "img-main", "provider": "openai", "upstream_model": "dall-e-3",
+        json!({"id": "img-main", "provider": "openai", "upstream_model": "dall-e-2",
                "capabilities": ["image"], "price_per_image": IMG_PRICE, "fallbacks": [IDEO]}),
     )
     .await?;
