@@ -20,6 +20,7 @@ mod errors;
 mod faults;
 mod images;
 mod intake;
+mod jpeg;
 mod multipart;
 mod openai;
 mod png;
@@ -27,5 +28,6 @@ mod reply;
 mod respond;
 mod server;
 mod tools;
+mod webp;
 
 pub use server::{serve, Settings};
