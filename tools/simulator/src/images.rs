@@ -14,7 +14,7 @@ use hyper::{HeaderMap, Response, StatusCode};
 
 use crate::body::SimBody;
 use crate::errors::{ApiError, Shape};
-use crate::{digest, intake, png, respond};
+use crate::{digest, intake, jpeg, png, respond, webp};
 
 pub use ideogram::{legacy::generate as generate_ideogram, v3::generate as generate_ideogram_v3};
 pub use openai::generate as generate_openai;
@@ -62,9 +62,17 @@ fn picture(id: &str) -> Vec<u8> {
     png::picture(digest::fnv1a(id.as_bytes()))
 }
 
-/// The PNG behind image `id`, in base64 (OpenAI's `b64_json`).
-fn encoded_picture(id: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(picture(id))
+/// The picture behind image `id` in base64 (OpenAI's `b64_json`), encoded as `format` says:
+/// `jpeg` and `webp` are a flat colour, anything else the PNG that URLs serve.
+fn encoded_picture(id: &str, format: &str) -> String {
+    let seed = digest::fnv1a(id.as_bytes());
+    let [r, g, b, ..] = digest::spread(seed).to_be_bytes();
+    let bytes = match format {
+        "jpeg" => jpeg::flat([r, g, b]),
+        "webp" => webp::flat([r, g, b]),
+        _ => png::picture(seed),
+    };
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// A deterministic image id from what the request asked for and the image's position.

@@ -1,11 +1,12 @@
 //! Provider simulator: a native HTTP server that answers like OpenAI chat completions, Anthropic
-//! Messages, OpenAI images and Ideogram, deterministically and fast, with faults injected by a
-//! `[[sim: ...]]` directive in the prompt. The behaviour contract (token rule, reply words,
-//! directive keys) is written down in this crate's README.md; the modules below implement it.
+//! Messages, OpenAI images and Ideogram (3.0 multipart and legacy JSON), deterministically and fast,
+//! with faults injected by a `[[sim: ...]]` directive in the prompt. The behaviour contract (token
+//! rule, reply words, image endpoints, directive keys) is written down in this crate's README.md; the
+//! modules below implement it.
 //!
 //! No randomness: a reply depends only on the request (and, for `times=`, on how many earlier
-//! requests carried the same fault key). The only clock reads are `created` timestamps and
-//! the delays a directive asks for.
+//! requests carried the same fault key). The only clock reads are `created` timestamps, image-URL
+//! expiry and the delays a directive asks for.
 
 mod anthropic;
 mod attempts;
@@ -20,6 +21,7 @@ mod errors;
 mod faults;
 mod images;
 mod intake;
+mod jpeg;
 mod multipart;
 mod openai;
 mod png;
@@ -27,5 +29,6 @@ mod reply;
 mod respond;
 mod server;
 mod tools;
+mod webp;
 
 pub use server::{serve, Settings};

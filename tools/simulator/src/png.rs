@@ -1,6 +1,8 @@
 //! A tiny PNG encoder (RGB, 8-bit, zlib with stored deflate blocks), enough to serve a real,
 //! decodable image for every generated image URL without an image crate.
 
+use crate::digest;
+
 /// Width and height of every served image: small, since only its validity matters.
 pub const SIDE: u32 = 16;
 
@@ -10,7 +12,7 @@ const STORED_BLOCK: usize = 65_535;
 
 /// The picture for `seed`: a diagonal blend between two colours taken from the seed's bytes.
 pub fn picture(seed: u64) -> Vec<u8> {
-    let [r0, g0, b0, r1, g1, b1, _, _] = mix(seed).to_be_bytes();
+    let [r0, g0, b0, r1, g1, b1, _, _] = digest::spread(seed).to_be_bytes();
     let steps = 2 * (SIDE - 1);
     let mut pixels = Vec::with_capacity((SIDE * SIDE * 3) as usize);
     for y in 0..SIDE {
@@ -23,15 +25,6 @@ pub fn picture(seed: u64) -> Vec<u8> {
         }
     }
     encode_rgb(SIDE, SIDE, &pixels)
-}
-
-/// SplitMix64's finalizer: spreads every seed bit over all bytes, so nearby seeds (and small
-/// ones) still give distinct, non-black colours.
-fn mix(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// Encodes `pixels` (row-major RGB triples, `width * height * 3` bytes) as a PNG.

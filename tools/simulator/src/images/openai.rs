@@ -73,7 +73,7 @@ fn render(plan: &Plan, base: &str, expires_ms: u64, created: u64) -> Value {
                     let id = image_id(&[plan.model, plan.prompt, size], index);
                     let mut image = match format {
                         Format::Url => json!({ "url": link::url(base, &id, expires_ms) }),
-                        Format::Base64 => json!({ "b64_json": encoded_picture(&id) }),
+                        Format::Base64 => json!({ "b64_json": encoded_picture(&id, "png") }),
                     };
                     if let (true, Some(fields)) = (*revised, image.as_object_mut()) {
                         fields.insert("revised_prompt".into(), json!(plan.prompt));
@@ -94,7 +94,7 @@ fn gpt_image(plan: &Plan, options: &GptImage, created: u64) -> Value {
                 &[plan.model, plan.prompt, options.size, options.quality],
                 index,
             );
-            json!({ "b64_json": encoded_picture(&id) })
+            json!({ "b64_json": encoded_picture(&id, options.output_format) })
         })
         .collect();
     let input = words(plan.prompt);

@@ -151,3 +151,23 @@ fn renders_fields_as_json() {
         })
     );
 }
+
+#[test]
+fn parses_the_gateways_encoding() {
+    // The layout shared/providers' `Multipart::encode` writes: a derived boundary, one header per part.
+    let sent = "----gateway-form-0123456789abcdef0123456789abcdef012";
+    let content_type = format!("multipart/form-data; boundary={sent}");
+    let body = form(
+        sent,
+        &[
+            ("prompt", "un \"café\" [[sim: key=k]]"),
+            ("num_images", "1"),
+            ("aspect_ratio", "16x9"),
+        ],
+    );
+    let fields = parse(&body, &boundary(&content_type).unwrap()).unwrap();
+    assert_eq!(
+        as_json(&fields),
+        json!({"prompt": "un \"café\" [[sim: key=k]]", "num_images": "1", "aspect_ratio": "16x9"})
+    );
+}

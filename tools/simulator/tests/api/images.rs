@@ -214,8 +214,21 @@ async fn gpt_image_answers_base64_with_usage() {
     assert_eq!(body["usage"]["output_tokens"], 1584);
     assert_eq!(body["usage"]["total_tokens"], 1589);
     assert!(body["usage"]["input_tokens_details"]["text_tokens"].is_u64());
-    assert!(body["data"][0]["b64_json"].is_string());
+    let jpeg = base64::engine::general_purpose::STANDARD
+        .decode(body["data"][0]["b64_json"].as_str().unwrap())
+        .unwrap();
+    assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) && jpeg.ends_with(&[0xFF, 0xD9]));
     assert_eq!(sim.last_request("gpt").await, request);
+
+    for (format, magic) in [("webp", &b"RIFF"[..]), ("png", PNG_SIGNATURE)] {
+        let request = json!({ "model": "gpt-image-1", "prompt": "x", "output_format": format });
+        let body: Value = openai_image(&sim, &request).await.json().await.unwrap();
+        assert_eq!(body["output_format"], format);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(body["data"][0]["b64_json"].as_str().unwrap())
+            .unwrap();
+        assert!(bytes.starts_with(magic), "{format}");
+    }
 
     let refused = openai_image(
         &sim,

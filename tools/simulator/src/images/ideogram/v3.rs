@@ -100,34 +100,10 @@ impl<'a> Generation<'a> {
         let prompt = text(fields, "prompt")?
             .filter(|p| !p.is_empty())
             .ok_or_else(|| ApiError::bad_request("prompt: Field required"))?;
-        let count = match text(fields, "num_images")? {
-            None => 1,
-            Some(n) => n
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_IMAGES).contains(n))
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "num_images: must be an integer between 1 and {MAX_IMAGES}"
-                    ))
-                })?,
-        };
-        let seed = match text(fields, "seed")? {
-            None => None,
-            Some(s) => Some(
-                s.trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|s| *s < SEED_SPACE)
-                    .ok_or_else(|| {
-                        ApiError::bad_request(format!(
-                            "seed: must be an integer between 0 and {}",
-                            SEED_SPACE - 1
-                        ))
-                    })?,
-            ),
-        };
+        let count = number(fields, "num_images", 1, u64::from(MAX_IMAGES))?
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1);
+        let seed = number(fields, "seed", 0, SEED_SPACE - 1)?;
         let style_type = one_of(fields, "style_type", STYLE_TYPES)?.unwrap_or("AUTO");
         Ok(Generation {
             prompt,
@@ -186,6 +162,19 @@ fn text<'a>(fields: &'a [Field], name: &str) -> Result<Option<&'a str>, ApiError
             .text()
             .map(Some)
             .ok_or_else(|| ApiError::bad_request(format!("{name}: must be a text field"))),
+    }
+}
+
+/// The integer in field `name`, which must lie in `low..=high`.
+fn number(fields: &[Field], name: &str, low: u64, high: u64) -> Result<Option<u64>, ApiError> {
+    let Some(value) = text(fields, name)? else {
+        return Ok(None);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(n) if (low..=high).contains(&n) => Ok(Some(n)),
+        _ => Err(ApiError::bad_request(format!(
+            "{name}: must be an integer between {low} and {high}"
+        ))),
     }
 }
 

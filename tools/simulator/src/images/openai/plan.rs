@@ -165,6 +165,25 @@ fn classic<'a>(
     if let Some((param, _)) = gpt_only.into_iter().find(|(_, present)| *present) {
         return Err(unknown(param));
     }
+    dall_e(request, model, count)?;
+    one_of("style", request.style.as_deref(), STYLES)?;
+    let format = match one_of(
+        "response_format",
+        request.response_format.as_deref(),
+        RESPONSE_FORMATS,
+    )? {
+        Some("b64_json") => Format::Base64,
+        _ => Format::Url,
+    };
+    Ok(Kind::Classic {
+        size: request.size.as_deref().unwrap_or("1024x1024"),
+        format,
+        revised: model == "dall-e-3",
+    })
+}
+
+/// dall-e-2's and dall-e-3's sizes and qualities, and dall-e-3's single image; other models pass.
+fn dall_e(request: &GenerationRequest, model: &str, count: u32) -> Result<(), ApiError> {
     let sizes = match model {
         "dall-e-2" => Some(DALL_E_2_SIZES),
         "dall-e-3" => Some(DALL_E_3_SIZES),
@@ -183,20 +202,7 @@ fn classic<'a>(
                 .code("invalid_value"),
         );
     }
-    one_of("style", request.style.as_deref(), STYLES)?;
-    let format = match one_of(
-        "response_format",
-        request.response_format.as_deref(),
-        RESPONSE_FORMATS,
-    )? {
-        Some("b64_json") => Format::Base64,
-        _ => Format::Url,
-    };
-    Ok(Kind::Classic {
-        size: request.size.as_deref().unwrap_or("1024x1024"),
-        format,
-        revised: model == "dall-e-3",
-    })
+    Ok(())
 }
 
 /// `value` as one of `allowed` (`None` when absent), or OpenAI's `invalid_value` error.
