@@ -4,7 +4,7 @@
 usage: seed_demo.py BASE_URL ADMIN_TOKEN STATE_FILE UPSTREAM_URL
 The demo: org "demo" > instance "production" > project "playground", an owner user, a tenant API key (kept in
 STATE_FILE so a restart with the same persisted state reuses it), provider keys for openai and anthropic served
-at UPSTREAM_URL (the provider simulator), two chat model configs and an embedding model. With OPENAI_API_KEY / ANTHROPIC_API_KEY set in
+at UPSTREAM_URL (the provider simulator), two chat model configs, an embedding model and two image models (gpt-image-1, ideogram-v3). With OPENAI_API_KEY / ANTHROPIC_API_KEY / IDEOGRAM_API_KEY set in
 the environment, those real keys and the real providers are used instead.
 """
 import os
@@ -68,6 +68,13 @@ def configure_models(base, admin, instance_id, upstream):
         status, reply = call(base, admin, "PUT", f"/admin/instances/{instance_id}/provider-keys/{name}", body)
         if status != 200:
             sys.exit(f"setting the {name} provider key: {status} {reply}")
+    # Ideogram 3.0 for images (its API lives at the host root, not under /v1).
+    ideogram_key = os.environ.get("IDEOGRAM_API_KEY")
+    body = {"api_key": ideogram_key, "base_url": "https://api.ideogram.ai"} if ideogram_key else \
+        {"api_key": "ideogram-demo-simulated", "base_url": upstream}
+    status, reply = call(base, admin, "PUT", f"/admin/instances/{instance_id}/provider-keys/ideogram", body)
+    if status != 200:
+        sys.exit(f"setting the ideogram provider key: {status} {reply}")
     models = [
         {"id": "gpt-4o-mini", "provider": "openai", "upstream_model": "gpt-4o-mini",
          "input_price_per_mtok": 0.15, "output_price_per_mtok": 0.6},
@@ -75,6 +82,10 @@ def configure_models(base, admin, instance_id, upstream):
          "input_price_per_mtok": 0.8, "output_price_per_mtok": 4.0, "fallbacks": ["gpt-4o-mini"]},
         {"id": "text-embedding-3-small", "provider": "openai", "upstream_model": "text-embedding-3-small",
          "capabilities": ["embeddings"], "input_price_per_mtok": 0.02},
+        {"id": "gpt-image-1", "provider": "openai", "upstream_model": "gpt-image-1", "capabilities": ["image"],
+         "input_price_per_mtok": 10.0, "output_price_per_mtok": 40.0},
+        {"id": "ideogram-v3", "provider": "ideogram", "upstream_model": "ideogram-v3", "capabilities": ["image"],
+         "price_per_image": 0.06, "fallbacks": ["gpt-image-1"]},
     ]
     for model in models:
         status, reply = call(base, admin, "POST", f"/admin/instances/{instance_id}/models", model)
@@ -105,6 +116,9 @@ def main():
     print("    -d '{\"model\": \"gpt-4o-mini\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}]}'")
     print(f"  curl -s {base}/v1/embeddings -H 'Authorization: Bearer {key}' \\")
     print("    -d '{\"model\": \"text-embedding-3-small\", \"input\": \"Hello!\"}'")
+    print(f"  curl -s {base}/v1/images/generations -H 'Authorization: Bearer {key}' \\")
+    print("    -d '{\"model\": \"ideogram-v3\", \"prompt\": \"A lighthouse at dusk\", \"size\": \"1024x1024\"}'")
+    print("    # the answer's data[].url is served by this platform: GET it with no key")
     print(f"  curl -s {base}/v1/me -H 'Authorization: Bearer {key}'")
     print(f"  curl -s {base}/admin/instances/{demo['instance_id']}/projects -H 'Authorization: Bearer {demo['api_key']}'")
 

@@ -30,7 +30,7 @@ fn anything_but_the_exact_shape_is_no_key() {
         format!("ins_1/../2025/12/03/{id}.png"),
         format!("ins_1/_/25/12/03/{id}.png"),
         format!("ins_1/_/2025/1/03/{id}.png"),
-        format!("ins_1/_/2025/12/03/img_1234.png"),
+        "ins_1/_/2025/12/03/img_1234.png".to_string(),
         format!("ins_1/_/2025/12/03/{}.png", id.to_uppercase()),
         format!("ins_1/_/2025/12/03/{id}.PNG"),
         format!("INS_1/_/2025/12/03/{id}.png"),
