@@ -36,6 +36,7 @@ pub fn cases() -> Vec<Case> {
         case!(official_sdks_generate_images),
         case!(the_seed_generate_shape_serves_image_models),
         case!(usage_rows_count_images_and_their_price),
+        case!(gpt_image_is_priced_by_its_tokens),
         case!(another_tenant_cannot_list_delete_or_guess_images),
         case!(a_project_key_sees_only_its_projects_images),
         case!(images_per_minute_admits_exactly_what_fits),
@@ -574,6 +575,84 @@ async fn usage_rows_count_images_and_their_price(ctx: &Ctx) -> Result<(), String
         2,
         "ideo-test images"
     );
+    Ok(())
+}
+
+/// gpt-image answers bytes with token usage: the caller gets OpenAI's `usage`, the row counts those
+/// tokens at the model's token prices; `output_format: jpeg` is stored and served as a JPEG (recognised by
+/// its bytes).
+async fn gpt_image_is_priced_by_its_tokens(ctx: &Ctx) -> Result<(), String> {
+    let t = image_tenant(ctx, "img-gpt").await?;
+    let (input_price, output_price) = (5.0, 40.0);
+    add_model(
+        ctx,
+        &t.instance_id,
+        json!({"id": "gpt-img", "provider": "openai", "upstream_model": "gpt-image-1",
+               "capabilities": ["image"], "input_price_per_mtok": input_price,
+               "output_price_per_mtok": output_price}),
+    )
+    .await?;
+    let key = unique("gpti");
+    let prompt = format!("a teapot [[sim: key={key}]]");
+    let resp = generate(
+        &t,
+        ctx,
+        &body(
+            "gpt-img",
+            &prompt,
+            json!({"n": 2, "quality": "low", "output_format": "jpeg"}),
+        ),
+    )
+    .await?;
+    let got = expect_status(&resp, 200)?.clone();
+    let input = got
+        .pointer("/usage/input_tokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let output = got
+        .pointer("/usage/output_tokens")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    ensure!(
+        input > 0 && output > 0,
+        "OpenAI's usage reaches the caller: {got}"
+    );
+    for image in images_of(&resp)? {
+        let fetched = fetch(ctx, text(&image, "url")?, &[]).await?;
+        ensure!(
+            fetched.bytes.starts_with(b"\xff\xd8\xff"),
+            "a JPEG is served"
+        );
+        ensure_eq!(fetched.header("content-type"), "image/jpeg", "its type");
+        ensure!(text(&image, "url")?.ends_with(".jpg"), "stored as .jpg");
+    }
+    let sent = upstream()?.last_request(&ctx.http, &key).await?;
+    ensure!(
+        sent.get("response_format").is_none(),
+        "gpt-image is never sent response_format: {sent}"
+    );
+    ensure_eq!(
+        sent.get("output_format").and_then(Value::as_str),
+        Some("jpeg"),
+        "output_format sent"
+    );
+    let rows = await_usage(&t.api(ctx), &t.instance_id, "model", |rows| {
+        group(rows, "gpt-img").is_some()
+    })
+    .await?;
+    let row = group(&rows, "gpt-img");
+    ensure_eq!(count(row, "images"), 2, "images");
+    ensure_eq!(
+        (count(row, "prompt_tokens"), count(row, "completion_tokens")),
+        (input, output),
+        "tokens in {row:?}"
+    );
+    let cost = row
+        .and_then(|r| r.get("cost_usd"))
+        .and_then(Value::as_f64)
+        .unwrap_or(-1.0);
+    let want = (input as f64 * input_price + output as f64 * output_price) / 1e6;
+    ensure!((cost - want).abs() < 1e-9, "cost {cost} != {want}");
     Ok(())
 }
 
