@@ -2,7 +2,7 @@
 //! key's and the provider's image limits (the `n` images reserved), then per attempt call the upstream and
 //! ask [`Run`] what next — retry, fall back to the next route (admitted by its own limits; the unused
 //! reservation settled), or give up. An answer's images are copied into R2 before the caller is answered
-//! (`crate::store`); the usage row (kind `image`) and the settlement (to the images made) follow.
+//! (`crate::store`); the usage row (kind `image`) and the settlement (to the images the upstream made) follow.
 
 use crate::store::{self, Failure, Stored};
 use envelope::ApiError;
@@ -180,8 +180,9 @@ async fn call_upstream(job: &Job, leg: &ImageLeg) -> Result<ImageResponse, Failu
     images::parse_response(leg.kind, 200, &body).map_err(Failure::Upstream)
 }
 
-/// Copies the answer's images into R2, then answers. Images the upstream made but that could not be
-/// fetched or stored are a 502 (the provider may still bill them: the usage row says how many it made).
+/// Copies the answer's images into R2, then answers. When an image cannot be fetched or stored, the
+/// request is a 502 and keeps none of its images (see `crate::store::keep`): its usage row counts no image
+/// and no cost, so no row counts an image that is not stored and no stored image lacks its row.
 async fn deliver(
     env: &Env,
     ctx: &Context,
@@ -211,6 +212,8 @@ async fn deliver(
             );
             let error = err.to_api_error();
             let reply = error_reply(job, &error, admission.as_ref(), finish)?;
+            // Nothing was kept, so nothing is counted or billed; the image limits still count what the
+            // provider made (they bound the provider's load).
             let outcome = Outcome {
                 made,
                 ..Outcome::failed(&error)
@@ -245,6 +248,7 @@ async fn deliver(
         status: 200,
         error_code: None,
         made,
+        kept: u32::try_from(stored.len()).unwrap_or(u32::MAX),
         usage: answer.usage,
     };
     record(env, ctx, job, admission, &outcome, finish);
@@ -292,8 +296,10 @@ async fn admit(env: &Env, ctx: &Context, job: &Job, leg: usize) -> Result<Gate, 
 struct Outcome {
     status: u16,
     error_code: Option<String>,
-    /// Images the upstream generated.
+    /// Images the upstream generated (what the image limits settle to).
     made: u32,
+    /// Images stored and given to the caller (what the usage row counts and prices).
+    kept: u32,
     usage: Option<images::ImageUsage>,
 }
 
@@ -303,6 +309,7 @@ impl Outcome {
             status: error.status(),
             error_code: Some(error.code.to_string()),
             made: 0,
+            kept: 0,
             usage: None,
         }
     }
@@ -367,7 +374,7 @@ fn settle_now(env: &Env, ctx: &Context, job: &Job, settle: Option<kit::limiter::
     });
 }
 
-/// Queues the usage row (kind `image`, what the upstream made and what it costs) and the settlement.
+/// Queues the usage row (kind `image`, the images kept and what they cost) and the settlement.
 fn record(
     env: &Env,
     ctx: &Context,
@@ -390,7 +397,7 @@ fn record(
         key_id: job.principal.key_id.clone(),
         endpoint: job.shape.endpoint(),
         kind: "image",
-        images: outcome.made,
+        images: outcome.kept,
         model: job.model().to_string(),
         provider: leg.map(|l| l.route.provider_key.clone()),
         upstream_model: leg.map(|l| l.route.config.upstream_model.clone()),
@@ -401,7 +408,7 @@ fn record(
         attempts: finish.attempts,
         prompt_tokens: usage.input_tokens,
         completion_tokens: usage.output_tokens,
-        cost_usd: leg.map_or(0.0, |l| l.cost_usd(outcome.made, outcome.usage)),
+        cost_usd: leg.map_or(0.0, |l| l.cost_usd(outcome.kept, outcome.usage)),
         latency_ms,
         upstream_ms: finish.upstream_ms,
         overhead_ms: (latency_ms - finish.upstream_ms).max(0.0),

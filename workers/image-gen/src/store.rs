@@ -1,7 +1,8 @@
 //! Copies an upstream's images into R2 before the caller is answered: inline bytes are decoded, URLs
 //! (Ideogram's expire within hours) are fetched at once — https only, loopback only in local development,
 //! at most [`IMAGE_LIMIT`] bytes each, one retry — and every image is recognised by its bytes, stored
-//! under a fresh unguessable key with its provenance, and given back as a URL on this platform.
+//! under a fresh unguessable key with its provenance, and given back as a URL on this platform. All of a
+//! request's images are kept or none: the usage row, written after the answer, counts what was kept.
 
 use crate::generate::Job;
 use futures_util::future::join_all;
@@ -26,6 +27,7 @@ pub enum Failure {
 
 /// One image as stored.
 pub struct Stored {
+    pub key: String,
     pub image: StoredImage,
 }
 
@@ -71,16 +73,37 @@ pub async fn keep(
             kit::images::put(bucket, &key, file.bytes, file.format.mime(), provenance)
                 .await
                 .map_err(Failure::Ours)?;
+            let url = format!("{}{}{key}", job.origin, crate::routes::IMAGES_PREFIX);
             Ok(Stored {
+                key,
                 image: StoredImage {
-                    url: format!("{}{}{key}", job.origin, crate::routes::IMAGES_PREFIX),
+                    url,
                     b64,
                     revised_prompt: generated.revised_prompt.clone(),
                 },
             })
         }
     });
-    join_all(each).await.into_iter().collect()
+    let results: Vec<Result<Stored, Failure>> = join_all(each).await;
+    if results.iter().all(Result::is_ok) {
+        return results.into_iter().collect();
+    }
+    // Nothing half-written: the images already stored of a request that fails are deleted again (a
+    // request's images are all kept, with their usage row, or none is).
+    let mut failure = None;
+    let mut orphans = Vec::new();
+    for result in results {
+        match result {
+            Ok(stored) => orphans.push(stored.key),
+            Err(e) => failure = failure.or(Some(e)),
+        }
+    }
+    for key in orphans {
+        if let Err(e) = kit::images::delete(&bucket, &key).await {
+            worker::console_error!("deleting an image of a failed request failed: {}", e);
+        }
+    }
+    Err(failure.unwrap_or(Failure::Ours(Fault::Data("a stored image failed".into()))))
 }
 
 /// The image's bytes, and its base64 when the upstream gave that (so it is not encoded again).

@@ -41,6 +41,7 @@ pub fn cases() -> Vec<Case> {
         case!(a_project_key_sees_only_its_projects_images),
         case!(images_per_minute_admits_exactly_what_fits),
         case!(image_faults_are_classified_and_retried),
+        case!(failed_image_requests_leave_nothing_half_written),
         case!(bad_image_requests_name_the_field),
     ]
 }
@@ -985,6 +986,84 @@ async fn image_faults_are_classified_and_retried(ctx: &Ctx) -> Result<(), String
     ensure!(
         (cost - IDEO_PRICE).abs() < 1e-9,
         "priced at the fallback's price: {cost}"
+    );
+    Ok(())
+}
+
+/// A provider rate limit, a timeout, a malformed answer and image links that are dead when fetched end
+/// in clean errors; a request that fails keeps none of its images (none listed, none served) and its
+/// usage row counts no image and no cost — R2 first, then the row, all or nothing per request.
+async fn failed_image_requests_leave_nothing_half_written(ctx: &Ctx) -> Result<(), String> {
+    let t = image_tenant(ctx, "img-half").await?;
+    let limited = generate(
+        &t,
+        ctx,
+        &body(IMG, "x [[sim: status=429, retry_after=1]]", json!({})),
+    )
+    .await?;
+    expect_error(&limited, 429, "rate_limited")?;
+    ensure!(
+        limited.header("retry-after").is_some(),
+        "Retry-After passed on: {}",
+        limited.describe()
+    );
+    let slow = post(
+        &t.api(ctx),
+        IMAGES,
+        &body(IMG, "x [[sim: delay_ms=3000]]", json!({})),
+        &[("x-de-timeout-ms", "300")],
+    )
+    .await?;
+    expect_error(&slow, 504, "upstream_timeout")?;
+    let broken = generate(&t, ctx, &body(IMG, "x [[sim: malformed=1]]", json!({}))).await?;
+    expect_error(&broken, 502, "upstream_error")?;
+    // Ideogram's links already dead when fetched (url_ttl_ms=0: the simulator answers 410).
+    let dead = generate(
+        &t,
+        ctx,
+        &body(IDEO, "x [[sim: url_ttl_ms=0]]", json!({"n": 2})),
+    )
+    .await?;
+    expect_error(&dead, 502, "upstream_error")?;
+    let dead_id = dead.request_id().unwrap_or_default().to_owned();
+    ensure!(
+        listed(&t.api(ctx), &t.instance_id, "").await?.is_empty(),
+        "no image of a failed request is stored"
+    );
+    let query = format!(
+        "SELECT status, kind, images, cost_usd FROM usage_events WHERE request_id = '{dead_id}'"
+    );
+    let mut rows = Vec::new();
+    // The row is written after the response.
+    for _ in 0..40 {
+        rows = ctx.sql(&query).await?;
+        if !rows.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let row = rows
+        .first()
+        .ok_or_else(|| format!("no usage row for {dead_id}"))?;
+    ensure_eq!(
+        row.get("status").and_then(Value::as_u64),
+        Some(502),
+        "status in {row}"
+    );
+    ensure_eq!(
+        row.get("kind").and_then(Value::as_str),
+        Some("image"),
+        "kind in {row}"
+    );
+    ensure_eq!(
+        row.get("images").and_then(Value::as_u64),
+        Some(0),
+        "no image counted in {row}"
+    );
+    ensure_eq!(
+        row.get("cost_usd").and_then(Value::as_f64),
+        Some(0.0),
+        "no cost in {row}"
     );
     Ok(())
 }
