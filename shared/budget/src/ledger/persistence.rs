@@ -217,3 +217,6 @@ impl Ledger {
             .map(ReservationState)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;
