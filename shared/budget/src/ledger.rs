@@ -10,37 +10,9 @@ use crate::budget::Dimension;
 use crate::money::Cost;
 use crate::outcome::{Event, Lapse, Refusal, Reservation, Settled};
 
+pub use expiry::{Settings, DEFAULT_HOLD_MS, DEFAULT_SETTLE_WITHIN_MS, MAX_EXPIRED};
 use persistence::Pending;
 pub use persistence::{Changes, Header, ReservationState, ScopeState};
-
-/// Default [`Settings::hold_ms`]: far longer than any request runs (the upstream budget is two
-/// minutes), short enough that a lost request gives its hold back within the hour it was made.
-pub const DEFAULT_HOLD_MS: u64 = 15 * 60_000;
-/// Default [`Settings::settle_within_ms`].
-pub const DEFAULT_SETTLE_WITHIN_MS: u64 = 24 * 3_600_000;
-/// Most expired reservations remembered for a late settle; beyond it the oldest is forgotten (with
-/// an [`Event::Forgotten`]), so memory stays bounded when requests keep getting lost.
-pub const MAX_EXPIRED: usize = 16_384;
-
-/// The host's choices (deploy-time settings, not stored with the state).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(default)]
-pub struct Settings {
-    /// How long a reservation holds its worst case without a settle or release before it expires
-    /// and gives it back.
-    pub hold_ms: u64,
-    /// How long after it was made an expired reservation may still settle (and count) late.
-    pub settle_within_ms: u64,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            hold_ms: DEFAULT_HOLD_MS,
-            settle_within_ms: DEFAULT_SETTLE_WITHIN_MS,
-        }
-    }
-}
 
 /// A reservation that may still settle: outstanding (holding its worst case) or expired (held
 /// nothing any more, but a late settle still counts).
@@ -140,22 +112,7 @@ impl Ledger {
             return Err(refusal);
         }
         let id = self.issue_id();
-        let mut serials = Vec::new();
-        for scope in &scopes {
-            let Some(accounts) = self.scopes.get_mut(scope) else {
-                continue;
-            };
-            for account in accounts.iter_mut() {
-                let start = account.budget.period.start_ms(now_ms);
-                if let Some(tally) = account.tally_mut(start) {
-                    tally.reserved = tally.reserved.saturating_add(worst_case);
-                    tally.open = tally.open.saturating_add(1);
-                    serials.push(account.serial);
-                }
-                account.notice(scope, start, now_ms, &mut self.pending.events);
-            }
-            self.pending.dirty.scope(scope);
-        }
+        let serials = self.hold(now_ms, &scopes, worst_case);
         let held = Held {
             id,
             request_id: request_id.to_string(),
@@ -181,34 +138,7 @@ impl Ledger {
         let Some((held, outcome)) = self.take_held(reservation_id) else {
             return Settled::NotHeld;
         };
-        for scope in &held.scopes {
-            let Some(accounts) = self.scopes.get_mut(scope) else {
-                continue;
-            };
-            for account in accounts.iter_mut() {
-                let start = account.budget.period.start_ms(held.at_ms);
-                let holds = held.serials.contains(&account.serial);
-                account.roll(now_ms);
-                let current = account.budget.period.start_ms(now_ms);
-                if !holds && start != current {
-                    // Set after the period the request belongs to ended: not this budget's cost.
-                    continue;
-                }
-                let Some(tally) = account.tally_mut(start) else {
-                    continue;
-                };
-                if holds {
-                    if !held.expired {
-                        tally.reserved = tally.reserved.saturating_sub(held.worst_case);
-                    }
-                    tally.open = tally.open.saturating_sub(1);
-                }
-                tally.spent = tally.spent.saturating_add(actual);
-                account.notice(scope, start, now_ms, &mut self.pending.events);
-                account.roll(now_ms);
-            }
-            self.pending.dirty.scope(scope);
-        }
+        self.count(&held, now_ms, actual);
         outcome
     }
 
@@ -318,6 +248,59 @@ impl Ledger {
         refusal
     }
 
+    /// Holds `cost` in the current period of every budget of `scopes`; the serials held at.
+    fn hold(&mut self, now_ms: u64, scopes: &[String], cost: Cost) -> Vec<u64> {
+        let mut serials = Vec::new();
+        for scope in scopes {
+            let Some(accounts) = self.scopes.get_mut(scope) else {
+                continue;
+            };
+            for account in accounts.iter_mut() {
+                let start = account.budget.period.start_ms(now_ms);
+                if let Some(tally) = account.tally_mut(start) {
+                    tally.reserved = tally.reserved.saturating_add(cost);
+                    tally.open = tally.open.saturating_add(1);
+                    serials.push(account.serial);
+                }
+                account.notice(scope, start, now_ms, &mut self.pending.events);
+            }
+            self.pending.dirty.scope(scope);
+        }
+        serials
+    }
+
+    /// Replaces `held`'s hold by `actual` where it held, and counts `actual` at budgets set since
+    /// in the same period.
+    fn count(&mut self, held: &Held, now_ms: u64, actual: Cost) {
+        for scope in &held.scopes {
+            let Some(accounts) = self.scopes.get_mut(scope) else {
+                continue;
+            };
+            for account in accounts.iter_mut() {
+                let start = account.budget.period.start_ms(held.at_ms);
+                let holds = held.serials.contains(&account.serial);
+                account.roll(now_ms);
+                if !holds && start != account.budget.period.start_ms(now_ms) {
+                    // Set after the period the request belongs to ended: not this budget's cost.
+                    continue;
+                }
+                let Some(tally) = account.tally_mut(start) else {
+                    continue;
+                };
+                if holds {
+                    if !held.expired {
+                        tally.reserved = tally.reserved.saturating_sub(held.worst_case);
+                    }
+                    tally.open = tally.open.saturating_sub(1);
+                }
+                tally.spent = tally.spent.saturating_add(actual);
+                account.notice(scope, start, now_ms, &mut self.pending.events);
+                account.roll(now_ms);
+            }
+            self.pending.dirty.scope(scope);
+        }
+    }
+
     /// Removes a reservation that may still settle, with how a settle of it counts.
     fn take_held(&mut self, id: u64) -> Option<(Held, Settled)> {
         let (held, outcome) = match self.outstanding.remove(&id) {
@@ -354,44 +337,6 @@ impl Ledger {
             self.pending.dirty.scope(scope);
         }
     }
-
-    /// Gives back the holds of reservations older than the hold time (a lost request must not
-    /// hold budget forever), and forgets expired ones past the late-settle window or the cap.
-    fn expire(&mut self, now_ms: u64) {
-        let hold_ms = self.settings.hold_ms;
-        while let Some(entry) = self.outstanding.first_entry() {
-            if entry.get().at_ms.saturating_add(hold_ms) > now_ms {
-                break;
-            }
-            let mut held = entry.remove();
-            self.unindex(&held);
-            self.each_hold(&held, now_ms, |tally| {
-                tally.reserved = tally.reserved.saturating_sub(held.worst_case);
-            });
-            held.expired = true;
-            self.pending.events.push(Event::Expired(held.lapse(now_ms)));
-            self.pending.dirty.reservation(held.id);
-            self.expired.insert(held.id, held);
-        }
-        let within_ms = self.settings.settle_within_ms;
-        loop {
-            let full = self.expired.len() > MAX_EXPIRED;
-            let Some(entry) = self.expired.first_entry() else {
-                break;
-            };
-            if !full && entry.get().at_ms.saturating_add(within_ms) > now_ms {
-                break;
-            }
-            let held = entry.remove();
-            self.each_hold(&held, now_ms, |tally| {
-                tally.open = tally.open.saturating_sub(1);
-            });
-            self.pending
-                .events
-                .push(Event::Forgotten(held.lapse(now_ms)));
-            self.pending.dirty.reservation(held.id);
-        }
-    }
 }
 
 /// Orders refusals: a hopeless one first, then the later reset (`None`: never).
@@ -415,6 +360,7 @@ fn distinct<S: AsRef<str>>(chain: &[S]) -> Vec<String> {
 }
 
 mod budgets;
+mod expiry;
 mod persistence;
 #[cfg(test)]
 mod tests;

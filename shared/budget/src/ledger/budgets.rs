@@ -31,8 +31,11 @@ impl Ledger {
         {
             account.budget = budget;
             account.roll(now_ms);
-            let start = budget.period.start_ms(now_ms);
-            account.notice(scope, start, now_ms, &mut self.pending.events);
+            // A lower limit may put any period still open past a threshold.
+            let starts: Vec<u64> = account.tallies.iter().map(|t| t.start_ms).collect();
+            for start in starts {
+                account.notice(scope, start, now_ms, &mut self.pending.events);
+            }
         }
         self.pending.dirty.scope(scope);
         Ok(())
