@@ -363,4 +363,6 @@ mod budgets;
 mod expiry;
 mod persistence;
 #[cfg(test)]
+mod simulation;
+#[cfg(test)]
 mod tests;
