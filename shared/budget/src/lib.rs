@@ -72,21 +72,28 @@
 //! one per reservation, a header; [`Ledger::take_changes`] hands what changed since the last
 //! save, and [`Ledger::restored`] with `restore_*` rebuilds the ledger from the rows.
 //!
+//! # Memory
+//! One row per scope with budgets (its budgets and the periods still open), one per reservation
+//! in flight or expired (at most [`MAX_EXPIRED`] of those). Scopes without budgets cost nothing
+//! but the reservation; a host may skip the ledger for an org with no budget at all.
+//!
 //! # A hot org
 //! One object per org serializes that org's requests (a Durable Object does hundreds to about a
-//! thousand calls per second). The crate does not assume one object per org; a host can:
-//! - **shard by instance**: one ledger per instance holds the budgets of the instance, its
-//!   projects and keys, and the org's own budget is split into per-instance allotments by the org
-//!   object, topped up on demand (a lease, below);
-//! - **lease** a slice of a wide budget: the org object reserves a block (e.g. $5) under a
-//!   request id of its own and hands it to a shard, which sets it as a `Total` budget on a local
-//!   scope and admits from it without a round trip; the shard settles the block with what its
-//!   requests actually spent when it runs low or at the period end. Exactness holds because the
-//!   block is held at the org before it is used; the cost is that budget parked in an idle shard
-//!   is unavailable to others until returned (bound it by size and time, as the rate limiter's
-//!   grants are bounded).
+//! thousand calls per second; a reservation here is a few map lookups per budget of the chain).
+//! The crate assumes nothing about which scopes share a ledger, so a host can:
+//! - **shard by instance** (or project): one ledger per instance holds the budgets of the
+//!   instance, its projects and keys, and takes the org's budget out of the chain; the org's
+//!   ledger then only hands out leases;
+//! - **lease** a slice of a wide budget: the shard reserves a block (e.g. $5 or 10% of what is
+//!   left) at the org's ledger under a lease id of its own, sets it as a `Total` budget on a local
+//!   lease scope, and admits from it without a round trip; before the hold time runs out, or when
+//!   the block runs low, it settles the block at the org with what its requests actually spent
+//!   (including holds still in flight, counted at their worst case) and takes a new one. Exactness
+//!   holds because a block is held at the org before any of it is used; the cost is that budget
+//!   parked in an idle shard is unavailable to the others until it goes back, so bound blocks by
+//!   size and time (as the rate limiter bounds its grants).
 //!
-//! Both compose from [`Ledger::reserve`] / [`Ledger::settle`] on scope ids the host chooses.
+//! Both compose from [`Ledger::reserve`] and [`Ledger::settle`] on scope ids the host chooses.
 
 mod account;
 mod budget;

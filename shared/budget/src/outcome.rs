@@ -16,7 +16,10 @@ pub struct Reservation {
     pub worst_case: Cost,
 }
 
-/// Why a request was not admitted: one budget of its chain has no room for its worst case.
+/// Why a request was not admitted: a budget of its chain has no room for its worst case. Of
+/// several such budgets it names one whose limit the worst case alone exceeds, else the one that
+/// resets last (a total budget never does; ties: the first in chain order), so that waiting until
+/// `resets_at_ms` is never defeated by another budget.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
     pub scope: String,

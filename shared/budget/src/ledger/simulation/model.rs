@@ -1,6 +1,8 @@
-//! The brute-force model: the full log of operations, replayed from the start whenever a
-//! question is asked, with every rule restated in its plainest form. No state is carried from one
-//! question to the next.
+//! The brute-force model: the full log of operations, folded entry by entry with every rule
+//! restated in its plainest form, keeping only what the entries say (budgets, every reservation
+//! ever made and how it ended, settled sums). Every figure a question needs (what is held, what
+//! is open, what fits, what expired) is recomputed from that whole history when it is asked; the
+//! driver also replays the fold from the first entry now and then and checks it comes out equal.
 
 use std::collections::BTreeMap;
 
