@@ -28,10 +28,11 @@
 //!    room for the worst case in its current period (spent + reserved + worst ≤ limit, per
 //!    dimension); then the worst case is held at all of them, else at none, and the
 //!    [`Refusal`] names the budget, the dimension and when it resets (for a 429
-//!    `budget_exceeded` with `Retry-After`).
+//!    `budget_exceeded` with `Retry-After`). A reserve retried with the request id of a
+//!    reservation still outstanding returns that reservation instead of holding twice.
 //! 2. [`Ledger::settle`] with the real cost replaces the hold, once; more than the worst case
 //!    counts in full (a stream cut by the client still settles what was generated). A second
-//!    settle changes nothing.
+//!    settle changes nothing and says so ([`Settled::NotHeld`]).
 //! 3. Or [`Ledger::release`] when nothing was generated (the upstream failed).
 //!
 //! [`Ledger::remaining`] reports, per dimension, the tightest budget of a chain for the response
