@@ -44,12 +44,19 @@ DIAGNOSTICS = {  # where the time goes; at c=1 and c=16 only
     "floor": "POST platform /floor/…: the same hops in plain JS, no work",
 }
 DIAG_CONCURRENCY = (1, 16)
+IMAGES = {  # one dall-e-2 image as b64_json (the simulator's PNG): decoded, sniffed, stored in R2, re-encoded
+    "image-direct": "POST simulator /v1/images/generations (dall-e-2, b64_json, n=1)",
+    "image-through": "POST platform /v1/images/generations (stored in R2, usage row)",
+}
+IMAGE_CONCURRENCY = (1, 16)
+IMAGE_BODY = {"model": "bench-image", "prompt": "a lighthouse at dusk", "n": 1, "size": "256x256",
+              "response_format": "b64_json"}
 HOPS = {  # the chat completion entered at each hop's own socket: CPU per hop (see hop_costs)
     "gw-through": "POST de-gateway socket /v1/chat/completions (no Miniflare entry)",
     "floor-front": "POST floor-front socket (the floor without Miniflare entry)",
     "floor-back": "POST floor-back socket (the floor's worker alone)",
 }
-LABELS = {**TARGETS, **DIAGNOSTICS, **HOPS}
+LABELS = {**TARGETS, **DIAGNOSTICS, **HOPS, **IMAGES}
 # The per-hop split compares differences of runs, so it must not depend on when each run happened (the
 # machine's speed drifts by 10-20 % over minutes): its six runs go in rounds, interleaved, and the median counts.
 SPLIT = ("ceiling", "through", "gw-through", "tg-through", "floor", "floor-front", "floor-back")
@@ -106,10 +113,14 @@ def seed(base, token, sim):
     admin(base, token, "POST", f"/admin/instances/{iid}/models",
           {"id": "bench-model", "provider": "openai", "upstream_model": "bench-model",
            "input_price_per_mtok": 0.15, "output_price_per_mtok": 0.6})
+    admin(base, token, "POST", f"/admin/instances/{iid}/models",
+          {"id": "bench-image", "provider": "openai", "upstream_model": "dall-e-2", "capabilities": ["image"],
+           "price_per_image": 0.016})
     # Far above the load, so every request goes through the limiter Durable Object and is admitted.
     # tokens_per_minute: 1e9 is the API's maximum (tenancy::inputs::policy::LIMIT_MAX).
     admin(base, token, "PUT", f"/admin/instances/{iid}/rate-limits/key/*",
-          {"requests_per_minute": 100_000_000, "tokens_per_minute": 1_000_000_000})
+          {"requests_per_minute": 100_000_000, "tokens_per_minute": 1_000_000_000,
+           "images_per_minute": 100_000_000})
     key = admin(base, token, "POST", f"/admin/instances/{iid}/keys", {"name": "bench", "scopes": ["generate"]})
     return {"org_id": org["id"], "instance_id": iid, "key_id": key["id"], "api_key": key["secret"]}
 
@@ -119,7 +130,13 @@ def seed(base, token, sim):
 def targets(platform, sim, api_key, gateway_socket, text_gen_socket, floor_front_socket, floor_back_socket):
     chat = json.dumps(BODY, separators=(",", ":"))
     cached = json.dumps({**BODY, "temperature": 0}, separators=(",", ":"))
+    image = json.dumps(IMAGE_BODY, separators=(",", ":"))
+    direct_image = json.dumps({**IMAGE_BODY, "model": "dall-e-2"}, separators=(",", ":"))
     return {
+        "image-direct": {"url": sim + "/v1/images/generations", "method": "POST", "body": direct_image,
+                         "auth": "Bearer " + SIM_KEY, "headers": ""},
+        "image-through": {"url": platform + "/v1/images/generations", "method": "POST", "body": image,
+                          "auth": "Bearer " + api_key, "headers": ""},
         "direct": {"url": sim + "/v1/chat/completions", "method": "POST", "body": chat,
                    "auth": "Bearer " + SIM_KEY, "headers": ""},
         "through": {"url": platform + "/v1/chat/completions", "method": "POST", "body": chat,
@@ -172,6 +189,11 @@ def precheck(t):
     cached, _ = call("cached")
     if cached.get("x-de-cache") != "hit":
         die(f"cached: the second identical request was not a cache hit (x-de-cache={cached.get('x-de-cache')!r})")
+    for name in ("image-direct", "image-through"):
+        _, raw = call(name)
+        data = json.loads(raw).get("data") or [{}]
+        if not data[0].get("b64_json"):
+            die(f"{name}: no b64_json image: {raw[:300]!r}")
     for name in ("auth-only", "ceiling", "gw-socket", "tg-socket", "tg-through", "gw-through", "floor-front",
                  "floor-back"):
         call(name)
@@ -443,6 +465,12 @@ def render(report):
     for conns in DIAG_CONCURRENCY:
         for name in DIAGNOSTICS:
             run_row(name, conns)
+    for conns in IMAGE_CONCURRENCY:
+        for name in IMAGES:
+            run_row(name, conns)
+        d, t = res[("image-direct", conns)]["latency_ms"], res[("image-through", conns)]["latency_ms"]
+        rows.append(("overhead   image-through - image-direct (wrk)", conns, "-", fmt(t["p50"] - d["p50"]),
+                     fmt(t["p99"] - d["p99"]), "-", "-", ""))
     for name in SPLIT:
         rs = [r for r in report["split_runs"] if r["target"] == name]
         cpus = " / ".join(fmt(r["workerd_cpu_ms_per_request"]) for r in rs)
@@ -544,6 +572,8 @@ def main():
     plan = [(name, conns, threads) for conns, threads in CONCURRENCY for name in TARGETS]
     plan += [(name, conns, threads) for conns, threads in CONCURRENCY if conns in DIAG_CONCURRENCY
              for name in DIAGNOSTICS]
+    plan += [(name, conns, threads) for conns, threads in CONCURRENCY if conns in IMAGE_CONCURRENCY
+             for name in IMAGES]
     runs = []
     for name, conns, threads in plan:
         r = run_wrk(t[name], conns, threads, args.duration, groups)
@@ -567,7 +597,8 @@ def main():
             log(f"round {rnd + 1} {name:<11} {r['rps']:>7,.0f} req/s  cpu {r['workerd_cpu_ms_per_request']:.3f} ms/req")
             settle(groups)
     # Usage rows are written after each response (waitUntil, possibly batched): did they all land?
-    recorded_runs = [r for r in runs + split_runs if r["target"] in ("through", "cached", "tg-through", "gw-through")]
+    recorded_runs = [r for r in runs + split_runs
+                     if r["target"] in ("through", "cached", "tg-through", "gw-through", "image-through")]
     completed = sum(r["requests"] for r in recorded_runs)
     deadline = time.monotonic() + 15
     while True:

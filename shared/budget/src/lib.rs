@@ -116,4 +116,4 @@ pub use money::{
 pub use outcome::{
     Event, Headroom, Lapse, Refusal, Remaining, Reservation, Settled, Standing, Threshold,
 };
-pub use period::{Period, DAY_MS};
+pub use period::{rfc3339, Period, DAY_MS};

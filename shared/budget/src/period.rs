@@ -26,6 +26,21 @@ impl Period {
         Period::Total,
     ];
 
+    /// The wire name (`daily`, `weekly`, `monthly`, `total`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Daily => "daily",
+            Period::Weekly => "weekly",
+            Period::Monthly => "monthly",
+            Period::Total => "total",
+        }
+    }
+
+    /// The period of a wire name.
+    pub fn parse(name: &str) -> Option<Period> {
+        Period::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
     /// The start of the period holding `at_ms`: midnight, the Monday, the 1st; 0 for `Total`. A
     /// week that began before 1970 (1970-01-01 was a Thursday) starts at 0.
     pub fn start_ms(self, at_ms: u64) -> u64 {
@@ -51,6 +66,19 @@ impl Period {
         };
         Some(end_day.saturating_mul(DAY_MS))
     }
+}
+
+/// `at_ms` as an RFC 3339 UTC instant to the second (`2026-12-03T17:42:33Z`), for messages.
+pub fn rfc3339(at_ms: u64) -> String {
+    let secs = at_ms / 1_000;
+    let (year, month, day) = civil_from_days(to_i64(secs / 86_400));
+    let rest = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
 }
 
 /// The Monday after the week of `day` (days since 1970-01-01, a Thursday: Monday is `(day + 3) % 7 == 0`).

@@ -17,6 +17,8 @@ pub enum ErrorKind {
     UnsupportedMediaType,
     Unprocessable,
     RateLimited,
+    /// A budget has no room: 429 like OpenAI's `insufficient_quota`.
+    InsufficientQuota,
     Internal,
     BadGateway,
     GatewayTimeout,
@@ -36,7 +38,7 @@ impl ErrorKind {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::Unprocessable => 422,
-            Self::RateLimited => 429,
+            Self::RateLimited | Self::InsufficientQuota => 429,
             Self::Internal => 500,
             Self::BadGateway => 502,
             Self::Unavailable => 503,
@@ -57,6 +59,7 @@ impl ErrorKind {
             Self::NotFound => "not_found_error",
             Self::Conflict => "conflict_error",
             Self::RateLimited => "rate_limit_error",
+            Self::InsufficientQuota => "insufficient_quota",
             Self::Internal => "api_error",
             Self::BadGateway | Self::GatewayTimeout => "upstream_error",
             Self::Unavailable => "service_unavailable",
@@ -208,6 +211,16 @@ impl ApiError {
     pub fn rate_limited(retry_after_secs: u64, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::RateLimited, "rate_limited", message)
             .with_retry_after(retry_after_secs)
+    }
+
+    /// 429 `budget_exceeded` (type `insufficient_quota`): a budget of the request's chain has no room
+    /// for it; `Retry-After` at the budget's reset when it has one.
+    pub fn budget_exceeded(retry_after_secs: Option<u64>, message: impl Into<String>) -> Self {
+        let error = Self::new(ErrorKind::InsufficientQuota, "budget_exceeded", message);
+        match retry_after_secs {
+            Some(secs) => error.with_retry_after(secs),
+            None => error,
+        }
     }
 
     /// 500 `internal_error`. Takes no cause on purpose: the cause is logged by the caller and

@@ -41,6 +41,9 @@ pub struct Catalog {
     models: HashMap<String, ModelConfig>,
     keys: HashMap<String, ProviderKeyEntry>,
     policies: Vec<Policy>,
+    /// The scopes of the instance's chains that have a budget (`org:…`, `instance:…`, `project:…`,
+    /// `key:…`): a request whose chain has none skips the budget ledger.
+    budget_scopes: std::collections::HashSet<String>,
 }
 
 /// Where a model name leads: its model config, the provider key it uses and the upstream.
@@ -123,7 +126,19 @@ impl Catalog {
             models: models.into_iter().map(|m| (m.id.clone(), m)).collect(),
             keys: keys.into_iter().map(|k| (k.name.clone(), k)).collect(),
             policies,
+            budget_scopes: Default::default(),
         }
+    }
+
+    /// The catalog, knowing which scopes have budgets.
+    pub fn with_budget_scopes(mut self, scopes: impl IntoIterator<Item = String>) -> Catalog {
+        self.budget_scopes = scopes.into_iter().collect();
+        self
+    }
+
+    /// Whether any scope of `chain` has a budget.
+    pub fn has_budget(&self, chain: &[String]) -> bool {
+        chain.iter().any(|scope| self.budget_scopes.contains(scope))
     }
 
     /// Resolves a model id of the instance, or `provider_key/upstream_model` — which must match a model

@@ -22,6 +22,8 @@ pub struct EmbedPlan {
     pub checks: Vec<Check>,
     /// The input estimate, reserved in full.
     pub reserved_tokens: u64,
+    /// At most what any provider can count for the input (one token per byte): what a budget reserves.
+    pub tokens_bound: u64,
     pub timeout_ms: u64,
     pub retry: RetryPolicy,
 }
@@ -44,6 +46,7 @@ pub fn plan(
     let checks = checks(catalog, principal, &route);
     Ok(EmbedPlan {
         reserved_tokens: estimate_tokens(&request),
+        tokens_bound: providers::embeddings::tokens_bound(&request).max(estimate_tokens(&request)),
         route,
         request,
         checks,

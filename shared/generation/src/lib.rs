@@ -3,7 +3,8 @@
 //! reservation and the exact upstream request; the cache key), what to do after each attempt ([`Run`]:
 //! retry after a delay, fall back to the next route, or give up), and what a finished or cut request counts
 //! ([`meter`]: the usage row and the rate-limit settlement). [`embed`] and [`images`] are the same
-//! decisions for embeddings and image generation.
+//! decisions for embeddings and image generation; [`spend`] is what a request may cost and did cost, for
+//! the budgets.
 //!
 //! Contract: no I/O, no clock, no randomness. Time (`now_ms`) and jitter come in as arguments; the shell
 //! (workers/text-gen, workers/image-gen) performs the admissions, fetches, sleeps and writes it is told to. No panics on any
@@ -19,6 +20,7 @@ pub mod render;
 pub mod run;
 pub mod seed;
 pub mod seed_images;
+pub mod spend;
 
 pub use catalog::{Catalog, ProviderKeyEntry, Route};
 pub use images::{ImageLeg, ImagePlan};

@@ -64,6 +64,9 @@ pub struct Leg {
     /// The rate-limit checks of this route (the key's and its provider key's policies).
     pub checks: Vec<Check>,
     pub prompt_tokens: u64,
+    /// At most what any provider can count for the prompt (see `providers::tokens::prompt_tokens_bound`):
+    /// what a budget reserves.
+    pub prompt_tokens_bound: u64,
     pub completion_tokens: u64,
     /// What the admission reserves: the prompt estimate plus every completion it may generate.
     pub reserved_tokens: u64,
@@ -241,6 +244,7 @@ fn leg(
     let mut sent = request.clone();
     sent.max_tokens = Some(completion);
     let prompt_tokens = estimate_prompt_tokens(&sent);
+    let prompt_tokens_bound = providers::tokens::prompt_tokens_bound(&sent).max(prompt_tokens);
     let choices = choices(&sent);
     let completion_tokens = u64::from(completion).saturating_mul(choices);
     let checks = checks(catalog, principal, &route);
@@ -249,6 +253,7 @@ fn leg(
         request: sent,
         checks,
         prompt_tokens,
+        prompt_tokens_bound,
         completion_tokens,
         reserved_tokens: prompt_tokens.saturating_add(completion_tokens),
     })

@@ -174,6 +174,15 @@ pub fn estimate_tokens(req: &EmbeddingRequest) -> u64 {
     }
 }
 
+/// An upper bound of the tokens any provider can count for the input: one per byte of text (no
+/// tokenizer makes more), the token arrays as they are.
+pub fn tokens_bound(req: &EmbeddingRequest) -> u64 {
+    match &req.input {
+        Input::Texts { texts, .. } => texts.iter().map(|t| crate::tokens::byte_tokens(t)).sum(),
+        Input::Tokens { tokens, .. } => tokens.iter().map(|t| t.len() as u64).sum(),
+    }
+}
+
 /// `POST {base}/embeddings` with `upstream_model`. Anthropic has no embeddings API: 400.
 pub fn build_request(
     kind: ProviderKind,

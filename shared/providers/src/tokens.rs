@@ -18,37 +18,72 @@ const TOKENS_PER_OTHER_PART: u64 = 256;
 /// their JSON size. An estimate, not a tokenizer, and meant to err high: it reserves
 /// rate-limit capacity that the upstream's real count settles afterwards.
 pub fn estimate_prompt_tokens(req: &ChatRequest) -> u64 {
+    count_prompt(req, estimate_text_tokens, TOKENS_PER_OTHER_PART, 0)
+}
+
+/// A flat allowance per non-text part for [`prompt_tokens_bound`]: above what OpenAI (about 1,100 at
+/// high detail) and Anthropic (about 1,600 for the largest image they keep unscaled) count an image.
+const BOUND_PER_OTHER_PART: u64 = 2_000;
+
+/// What providers add when tools are offered (Anthropic documents 346 tokens for its tool-use system
+/// prompt, OpenAI does not publish its figure): an allowance above both.
+const BOUND_TOOLS_OVERHEAD: u64 = 1_024;
+
+/// An upper bound of the prompt tokens any provider can count for `req`, for budget reservations
+/// (which must never be exceeded): every text counts one token per UTF-8 byte (a byte-level BPE token
+/// covers at least one byte), plus the same per-message framing as the estimate, a flat allowance per
+/// image or other part, and one for the tool-use preamble when tools are offered.
+pub fn prompt_tokens_bound(req: &ChatRequest) -> u64 {
+    let overhead = if req.tools.is_empty() {
+        0
+    } else {
+        BOUND_TOOLS_OVERHEAD
+    };
+    count_prompt(req, byte_tokens, BOUND_PER_OTHER_PART, overhead)
+}
+
+/// One token per byte: no tokenizer makes more tokens than a text has bytes.
+pub fn byte_tokens(text: &str) -> u64 {
+    text.len() as u64
+}
+
+fn count_prompt(
+    req: &ChatRequest,
+    text: fn(&str) -> u64,
+    per_other: u64,
+    tools_overhead: u64,
+) -> u64 {
     let messages: u64 = req
         .messages
         .iter()
         .map(|message| {
-            let name = message.name.as_deref().map_or(0, chars_to_tokens);
+            let name = message.name.as_deref().map_or(0, text);
             let calls: u64 = message
                 .tool_calls
                 .iter()
-                .map(|c| {
-                    chars_to_tokens(&c.id)
-                        + chars_to_tokens(&c.name)
-                        + chars_to_tokens(&c.arguments)
-                })
+                .map(|c| text(&c.id) + text(&c.name) + text(&c.arguments))
                 .sum();
-            let answers = message.tool_call_id.as_deref().map_or(0, chars_to_tokens);
-            TOKENS_PER_MESSAGE + content_tokens(&message.content) + name + calls + answers
+            let answers = message.tool_call_id.as_deref().map_or(0, text);
+            TOKENS_PER_MESSAGE
+                + content_tokens(&message.content, text, per_other)
+                + name
+                + calls
+                + answers
         })
         .sum();
     let tools: u64 = req
         .tools
         .iter()
         .map(|tool| {
-            chars_to_tokens(&tool.name)
-                + tool.description.as_deref().map_or(0, chars_to_tokens)
-                + chars_to_tokens(&tool.parameters.to_string())
+            text(&tool.name)
+                + tool.description.as_deref().map_or(0, text)
+                + text(&tool.parameters.to_string())
         })
         .sum();
-    messages + tools + TOKENS_PER_REPLY
+    messages + tools + TOKENS_PER_REPLY + tools_overhead
 }
 
-fn content_tokens(content: &Content) -> u64 {
+fn content_tokens(content: &Content, text: fn(&str) -> u64, per_other: u64) -> u64 {
     let others = match content {
         Content::Text(_) => 0,
         Content::Parts(parts) => parts
@@ -56,11 +91,7 @@ fn content_tokens(content: &Content) -> u64 {
             .filter(|part| part.get("type").and_then(Value::as_str) != Some("text"))
             .count() as u64,
     };
-    chars_to_tokens(&content.text()) + others * TOKENS_PER_OTHER_PART
-}
-
-fn chars_to_tokens(text: &str) -> u64 {
-    estimate_text_tokens(text)
+    text(&content.text()) + others * per_other
 }
 
 /// A conservative token count for `text`: one per three ASCII characters (English averages about
@@ -90,6 +121,25 @@ mod tests {
             messages,
             ..ChatRequest::default()
         }
+    }
+
+    #[test]
+    fn the_bound_counts_bytes_and_is_never_below_the_estimate() {
+        let mut req = request(vec![
+            Message::text(Role::System, "12345678"),
+            Message::text(Role::User, "héllo 世界 🎉"),
+        ]);
+        // (4 + 8) + (4 + 18) + 3
+        assert_eq!(prompt_tokens_bound(&req), 37);
+        assert!(prompt_tokens_bound(&req) >= estimate_prompt_tokens(&req));
+        req.tools = vec![crate::chat::Tool {
+            name: "f".into(),
+            description: None,
+            parameters: json!({}),
+            strict: None,
+        }];
+        // + the tool's name and "{}" + the tool-use allowance
+        assert_eq!(prompt_tokens_bound(&req), 37 + 1 + 2 + BOUND_TOOLS_OVERHEAD);
     }
 
     #[test]

@@ -143,3 +143,18 @@ fn extreme_instants_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn instants_format_as_rfc3339_and_names_round_trip() {
+    assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    assert_eq!(
+        rfc3339(at(2024, 2, 29, 12, 7) + 59_999),
+        "2024-02-29T12:07:59Z"
+    );
+    for period in Period::ALL {
+        assert_eq!(Period::parse(period.as_str()), Some(period));
+        let json = serde_json::to_string(&period).unwrap();
+        assert_eq!(json, format!("\"{}\"", period.as_str()));
+    }
+    assert_eq!(Period::parse("yearly"), None);
+}

@@ -48,6 +48,8 @@ pub(crate) fn error_type(kind: ErrorKind) -> &'static str {
         ErrorKind::NotFound => "not_found_error",
         ErrorKind::PayloadTooLarge => "request_too_large",
         ErrorKind::RateLimited => "rate_limit_error",
+        // Anthropic's own name for a spend limit (still a 429: its SDKs raise RateLimitError).
+        ErrorKind::InsufficientQuota => "billing_error",
         ErrorKind::Unavailable => "overloaded_error",
         ErrorKind::Internal | ErrorKind::BadGateway | ErrorKind::GatewayTimeout => "api_error",
     }
