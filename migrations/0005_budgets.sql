@@ -10,6 +10,8 @@ CREATE TABLE budgets (
   org_id        TEXT NOT NULL,
   -- NULL for an org's own budget.
   instance_id   TEXT,
+  -- The project of a project budget, or of a key budget's key (a project-bound admin key sees those).
+  project_id    TEXT,
   -- Limits: micro-dollars and tokens (at least one is set).
   usd_micros    INTEGER CHECK (usd_micros IS NULL OR usd_micros >= 0),
   tokens        INTEGER CHECK (tokens IS NULL OR tokens >= 0),

@@ -259,6 +259,17 @@ impl ApiError {
         .with_retry_after(1)
     }
 
+    /// 503 `budget_unavailable` with `Retry-After: 1`: the budget ledger could not be asked, so the
+    /// request was not admitted (nothing was sent upstream).
+    pub fn budget_unavailable() -> Self {
+        Self::new(
+            ErrorKind::Unavailable,
+            "budget_unavailable",
+            "the budget ledger did not answer in time; nothing was sent upstream, retry shortly",
+        )
+        .with_retry_after(1)
+    }
+
     /// The envelope `{"error":{"type","code","message","param","request_id"}}`.
     pub fn to_json(&self, request_id: &str) -> String {
         let body = Envelope {

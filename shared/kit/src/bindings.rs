@@ -16,6 +16,9 @@ pub const IMAGE_GEN: &str = "IMAGE_GEN";
 pub const IMAGES: &str = "IMAGES";
 /// Durable Object namespace of the rate limiter (class `Limiter`, hosted by the text-gen worker).
 pub const LIMITER: &str = "LIMITER";
+/// Durable Object namespace of the budget ledgers (class `Budgets`, one per org, hosted by the text-gen
+/// worker).
+pub const BUDGETS: &str = "BUDGETS";
 
 /// Secret: the bootstrap platform-admin token.
 pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";

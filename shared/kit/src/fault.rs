@@ -19,6 +19,10 @@ pub enum Fault {
     /// without it, and the client is told to retry shortly.
     #[error("rate limiter unavailable: {0}")]
     LimiterUnavailable(String),
+    /// The budget ledger could not be asked: a request whose chain has a budget is not admitted
+    /// without it.
+    #[error("budget ledger unavailable: {0}")]
+    BudgetUnavailable(String),
 }
 
 impl Fault {
@@ -27,6 +31,7 @@ impl Fault {
         match self {
             Fault::Api(e) => e.clone(),
             Fault::LimiterUnavailable(_) => ApiError::rate_limiter_unavailable(),
+            Fault::BudgetUnavailable(_) => ApiError::budget_unavailable(),
             _ => ApiError::internal(),
         }
     }

@@ -1,16 +1,160 @@
 //! What every generation worker (text, embeddings, images) does the same way around its own pipeline: who
 //! may call (an API key with the `generate` scope), the per-attempt deadline the caller may shorten, the
-//! provider key opened in memory only, the headers of every answer (rate limits, overhead, attempts, cache),
-//! and the settlement of a reservation.
+//! provider key opened in memory only, the admission (the rate limiter, then the budget ledger), the headers
+//! of every answer (rate limits, budget, overhead, attempts, cache), and the settlement of a reservation.
 
 use crate::limiter::SettleCall;
 use crate::settings::Settings;
 use crate::{clock, principal, Fault};
+use budget::{Cost, Refusal};
 use envelope::ApiError;
-use limits::Admission;
+use limits::{Admission, Check};
 use tenancy::principal::{Actor, Principal};
 use tenancy::roles::Scopes;
-use worker::{Env, Headers, Request, Response};
+use worker::{Context, Env, Headers, Request, Response};
+
+/// What an admitted request holds until it settles: its rate-limit reservation (`None` when no policy
+/// applies) and its budget reservation (`None` when no scope of its chain has a budget).
+#[derive(Clone, Debug, Default)]
+pub struct Hold {
+    pub limits: Option<Admission>,
+    pub budget: Option<crate::budget::Hold>,
+}
+
+impl Hold {
+    /// A refused admission, for its rate-limit headers.
+    pub fn refused(admission: Admission) -> Hold {
+        Hold {
+            limits: Some(admission),
+            budget: None,
+        }
+    }
+}
+
+/// What one route of a request asks to be admitted for.
+pub struct Ask<'a> {
+    pub instance_id: &'a str,
+    /// The rate-limit checks and what they reserve (tokens, or images on the image scopes).
+    pub checks: &'a [Check],
+    pub tokens: u64,
+    pub budget: Option<BudgetAsk>,
+}
+
+/// The budget reservation of a route: its worst case at every scope of the chain.
+pub struct BudgetAsk {
+    pub org_id: String,
+    /// Unique per route of a request (a fallback reserves anew at its own price).
+    pub request_id: String,
+    pub chain: Vec<String>,
+    pub worst: Cost,
+}
+
+/// The verdict of an admission.
+pub enum Gate {
+    Open(Hold),
+    /// A rate limit has no room now (429 with Retry-After).
+    Limited(Admission),
+    /// The request alone exceeds a per-minute limit: it can never pass (400 naming the field).
+    Never(Admission),
+    /// A budget has no room for the route's worst case (429 `budget_exceeded`); nothing is held.
+    OverBudget {
+        refusal: Refusal,
+        worst: Cost,
+    },
+}
+
+/// Admits a route: the rate limiter first (no policy, no call), then the budget ledger (no budget on
+/// the chain, no call). A budget refusal or an unreachable ledger gives the rate-limit reservation back.
+pub async fn admit(env: &Env, ctx: &Context, ask: Ask<'_>) -> Result<Gate, Fault> {
+    let limits = if ask.checks.is_empty() {
+        None
+    } else {
+        let (admission, watch) =
+            crate::limiter::admit(env, ask.instance_id, ask.checks.to_vec(), ask.tokens).await?;
+        if watch {
+            // A grant is held in this isolate now: give back what it did not use when its second ends.
+            ctx.wait_until(crate::limiter::release_when_due(env.clone()));
+        }
+        if admission.never {
+            return Ok(Gate::Never(admission));
+        }
+        if !admission.admitted {
+            return Ok(Gate::Limited(admission));
+        }
+        Some(admission)
+    };
+    let Some(want) = ask.budget else {
+        return Ok(Gate::Open(Hold {
+            limits,
+            budget: None,
+        }));
+    };
+    let unheld = Hold {
+        limits,
+        budget: None,
+    };
+    match crate::budget::reserve(env, &want.org_id, &want.request_id, want.chain, want.worst).await
+    {
+        Ok(Ok(budget)) => Ok(Gate::Open(Hold {
+            limits: unheld.limits,
+            budget: Some(budget),
+        })),
+        Ok(Err(refusal)) => {
+            release(env, ctx, ask.instance_id, unheld);
+            Ok(Gate::OverBudget {
+                refusal,
+                worst: want.worst,
+            })
+        }
+        Err(fault) => {
+            release(env, ctx, ask.instance_id, unheld);
+            Err(fault)
+        }
+    }
+}
+
+/// Gives a hold back unused, after the response (a route that generated nothing before a fallback, a
+/// budget refusal after the limiter admitted). No usage row: the request's row comes at its end.
+pub fn release(env: &Env, ctx: &Context, instance_id: &str, hold: Hold) {
+    if let Some(call) = settle_call(hold.limits, 0) {
+        let (env, instance_id) = (env.clone(), instance_id.to_string());
+        ctx.wait_until(async move {
+            if let Err(e) = crate::limiter::settle(&env, &instance_id, vec![call]).await {
+                worker::console_error!("settling an unused reservation failed: {}", e);
+            }
+        });
+    }
+    if let Some(held) = hold.budget {
+        let env = env.clone();
+        ctx.wait_until(async move {
+            let call = crate::budget::SettleCall {
+                reservation: held.reservation,
+                actual: Cost::ZERO,
+            };
+            if let Err(e) = crate::budget::settle(&env, &held.org_id, vec![call]).await {
+                worker::console_error!("releasing an unused budget reservation failed: {}", e);
+            }
+        });
+    }
+}
+
+/// The 429 of a budget refusal, with its `Retry-After`. A client is told not to retry on its own when
+/// the budget resets more than a minute away (or never): the official SDKs read `x-should-retry`.
+pub fn over_budget(
+    request_id: &str,
+    started_ms: f64,
+    refusal: &Refusal,
+    worst: Cost,
+    finish: Finish,
+) -> worker::Result<Response> {
+    let now = clock::now_ms().max(0) as u64;
+    let error = generation::spend::refusal_error(refusal, worst, now);
+    let mut reply = error_response(request_id, started_ms, &error, &Hold::default(), finish)?;
+    if error.retry_after_secs.is_none_or(|secs| secs > 60) {
+        reply.headers_mut().set("x-should-retry", "false")?;
+    }
+    Ok(reply)
+}
 
 /// How the upstream part of a request went.
 #[derive(Debug, Clone, Copy, Default)]
@@ -90,30 +234,36 @@ pub fn error_response(
     request_id: &str,
     started_ms: f64,
     error: &ApiError,
-    admission: Option<&Admission>,
+    hold: &Hold,
     finish: Finish,
 ) -> worker::Result<Response> {
     let mut reply = crate::call::error_response(error, request_id)?;
     decorate(
         reply.headers_mut(),
         started_ms,
-        admission,
+        hold,
         finish,
         "application/json",
     )?;
     Ok(reply)
 }
 
-/// Content type, rate-limit headers (OpenAI's names), time spent in the platform, cache status.
+/// Content type, rate-limit headers (OpenAI's names), the tightest budget's headers, time spent in the
+/// platform, cache status.
 pub fn decorate(
     headers: &mut Headers,
     started_ms: f64,
-    admission: Option<&Admission>,
+    hold: &Hold,
     finish: Finish,
     content_type: &str,
 ) -> worker::Result<()> {
     headers.set("content-type", content_type)?;
-    if let Some(quota) = admission.and_then(Admission::tightest) {
+    if let Some(budget) = &hold.budget {
+        for (name, value) in generation::spend::headers(&budget.remaining) {
+            headers.set(name, &value)?;
+        }
+    }
+    if let Some(quota) = hold.limits.as_ref().and_then(Admission::tightest) {
         let pairs = [
             ("x-ratelimit-limit-requests", quota.limit_requests),
             ("x-ratelimit-remaining-requests", quota.remaining_requests),

@@ -3,6 +3,7 @@
 //! repositories. Shells (`workers/*`) build these and route; they hold no SQL and no business rule.
 
 pub mod bindings;
+pub mod budget;
 pub mod call;
 pub mod clock;
 pub mod fault;

@@ -2,6 +2,7 @@
 //! failures to the client errors they mean. The repositories live in the sub-modules.
 
 pub mod audit;
+pub mod budgets;
 pub mod gateway;
 pub mod keys;
 pub mod models;

@@ -9,6 +9,7 @@ use envelope::ApiError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
+mod budget;
 mod hierarchy;
 mod key;
 mod model;
@@ -17,6 +18,7 @@ mod policy;
 mod provider;
 mod user;
 
+pub use budget::{budget_path, BudgetInput, BudgetScope};
 pub use hierarchy::{InstancePatch, NewInstance, NewOrg, NewProject, OrgPatch, ProjectPatch};
 pub use key::{KeyEnvironment, NewApiKey};
 pub use model::{

@@ -3,6 +3,7 @@
 //! pure crates; the SQL lives in `kit::store`, the rules in `tenancy`.
 
 mod audit;
+mod budgets;
 mod ctx;
 mod images;
 mod keys;

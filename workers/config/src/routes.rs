@@ -1,7 +1,9 @@
 //! The route table of the config worker: `/v1/me` and the admin API.
 
 use crate::ctx::Ctx;
-use crate::{audit, images, keys, models, nodes, ops, policies, provider_keys, usage, users};
+use crate::{
+    audit, budgets, images, keys, models, nodes, ops, policies, provider_keys, usage, users,
+};
 use envelope::ApiError;
 use kit::call::Reply;
 use kit::settings::Settings;
@@ -14,6 +16,13 @@ use worker::{Env, Method, Request};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum H {
     Me,
+    BudgetStatus,
+    ListOrgBudgets,
+    SetOrgBudget,
+    DeleteOrgBudget,
+    ListBudgets,
+    SetBudget,
+    DeleteBudget,
     ListOrgs,
     CreateOrg,
     GetOrg,
@@ -63,6 +72,13 @@ const ROUTES: &[(&str, Method, H)] = {
     use Method::{Delete, Get, Patch, Post, Put};
     &[
         ("v1/me", Get, H::Me),
+        ("v1/budget", Get, H::BudgetStatus),
+        ("admin/orgs/*/budgets", Get, H::ListOrgBudgets),
+        ("admin/orgs/*/budgets/*", Put, H::SetOrgBudget),
+        ("admin/orgs/*/budgets/*", Delete, H::DeleteOrgBudget),
+        ("admin/instances/*/budgets", Get, H::ListBudgets),
+        ("admin/instances/*/budgets/*/*/*", Put, H::SetBudget),
+        ("admin/instances/*/budgets/*/*/*", Delete, H::DeleteBudget),
         ("admin/orgs", Get, H::ListOrgs),
         ("admin/orgs", Post, H::CreateOrg),
         ("admin/orgs/*", Get, H::GetOrg),
@@ -176,6 +192,17 @@ pub async fn handle(req: &mut Request, env: &Env, call: &Call) -> Reply {
 async fn dispatch(ctx: &Ctx<'_>, req: &mut Request, handler: H, args: &[&str]) -> Reply {
     match (handler, args) {
         (H::Me, []) => ctx.ok(&ctx.actor.to_json()),
+        (H::BudgetStatus, []) => budgets::status(ctx).await,
+        (H::ListOrgBudgets, [org]) => budgets::list_org(ctx, org).await,
+        (H::SetOrgBudget, [org, period]) => budgets::set_org(ctx, req, org, period).await,
+        (H::DeleteOrgBudget, [org, period]) => budgets::delete_org(ctx, org, period).await,
+        (H::ListBudgets, [ins]) => budgets::list_instance(ctx, ins).await,
+        (H::SetBudget, [ins, scope, target, period]) => {
+            budgets::set_in_instance(ctx, req, ins, scope, target, period).await
+        }
+        (H::DeleteBudget, [ins, scope, target, period]) => {
+            budgets::delete_in_instance(ctx, ins, scope, target, period).await
+        }
         (H::ListOrgs, []) => nodes::list_orgs(ctx).await,
         (H::CreateOrg, []) => nodes::create_org(ctx, req).await,
         (H::GetOrg, [org]) => nodes::get(ctx, Level::Org, org).await,

@@ -9,11 +9,12 @@ use envelope::ApiError;
 use generation::images::{ImageLeg, ImagePlan};
 use generation::{Next, Run};
 use kit::call::Reply;
-use kit::generate::{authenticate, decorate, open_key, settle_call, timeout, Finish};
+use kit::generate::{
+    authenticate, decorate, open_key, timeout, Ask, BudgetAsk, Finish, Gate, Hold,
+};
 use kit::settings::Settings;
 use kit::store::gateway::{self, UsageEvent};
 use kit::{clock, random, upstream, Call, Fault};
-use limits::Admission;
 use providers::images::{self, ImageResponse};
 use providers::upstream::{Credentials, UpstreamError};
 use std::rc::Rc;
@@ -43,6 +44,8 @@ impl Shape {
 
 pub struct Job {
     pub plan: ImagePlan,
+    /// The scopes whose budgets this request reserves on (`None`: none of them has a budget).
+    pub budget_chain: Option<Vec<String>>,
     pub shape: Shape,
     pub principal: Principal,
     pub settings: Rc<Settings>,
@@ -85,8 +88,10 @@ pub async fn run(req: &mut Request, env: &Env, ctx: &Context, call: &Call, shape
         settings.upstream_budget_ms,
     )?;
     let url = req.url()?;
+    let budget_chain = generation::spend::budget_chain(&catalog, &principal);
     let job = Job {
         plan,
+        budget_chain,
         shape,
         principal,
         settings,
@@ -96,16 +101,49 @@ pub async fn run(req: &mut Request, env: &Env, ctx: &Context, call: &Call, shape
         origin: url.origin().ascii_serialization(),
     };
     let mut finish = Finish::default();
-    let mut admission = match admit(env, ctx, &job, 0).await? {
-        Gate::Open(admission) => admission,
-        Gate::Closed(refused) => {
+    let mut hold = match admit(env, ctx, &job, 0).await? {
+        Gate::Open(hold) => hold,
+        Gate::Limited(refused) => {
             let secs = limits::retry_after_secs(refused.retry_after_ms);
             let error = ApiError::rate_limited(
                 secs,
                 format!("image rate limit reached for this key or provider; retry in {secs} s"),
             );
-            let reply = error_reply(&job, &error, Some(&refused), finish)?;
-            record(env, ctx, &job, None, &Outcome::failed(&error), finish);
+            let reply = error_reply(&job, &error, &Hold::refused(refused), finish)?;
+            record(
+                env,
+                ctx,
+                &job,
+                Hold::default(),
+                &Outcome::failed(&error),
+                finish,
+            );
+            return Ok(reply);
+        }
+        Gate::Never(_) => {
+            return Err(ApiError::invalid_field(
+                "n",
+                "this request asks for more images than the per-minute limit allows",
+            )
+            .into())
+        }
+        Gate::OverBudget { refusal, worst } => {
+            let reply = kit::generate::over_budget(
+                &job.request_id,
+                job.started_ms,
+                &refusal,
+                worst,
+                finish,
+            )?;
+            let error = ApiError::budget_exceeded(None, "");
+            record(
+                env,
+                ctx,
+                &job,
+                Hold::default(),
+                &Outcome::failed(&error),
+                finish,
+            );
             return Ok(reply);
         }
     };
@@ -117,7 +155,7 @@ pub async fn run(req: &mut Request, env: &Env, ctx: &Context, call: &Call, shape
                 env,
                 ctx,
                 &job,
-                admission,
+                hold,
                 Fault::Data("the run left its routes".into()),
                 finish,
             ));
@@ -128,11 +166,11 @@ pub async fn run(req: &mut Request, env: &Env, ctx: &Context, call: &Call, shape
         let got = match call_upstream(&job, leg).await {
             Ok(got) => Ok(got),
             Err(Failure::Upstream(err)) => Err(err),
-            Err(Failure::Ours(e)) => return Err(fault(env, ctx, &job, admission, e, finish)),
+            Err(Failure::Ours(e)) => return Err(fault(env, ctx, &job, hold, e, finish)),
         };
         finish.upstream_ms += clock::tick_ms() - started;
         let err = match got {
-            Ok(answer) => return deliver(env, ctx, &job, admission, leg, answer, finish).await,
+            Ok(answer) => return deliver(env, ctx, &job, hold, leg, answer, finish).await,
             Err(err) => err,
         };
         let [byte] = random::bytes::<1>();
@@ -145,17 +183,18 @@ pub async fn run(req: &mut Request, env: &Env, ctx: &Context, call: &Call, shape
                     finish.upstream_ms += clock::tick_ms() - slept;
                     break;
                 }
-                Next::GiveUp => return failure(env, ctx, &job, admission, &err, finish),
+                Next::GiveUp => return failure(env, ctx, &job, hold, &err, finish),
                 Next::Fallback { leg } => {
-                    // The failed route delivered nothing: its reservation settles to zero.
-                    settle_now(env, ctx, &job, settle_call(admission.take(), 0));
+                    // The failed route delivered nothing: its reservations settle to zero.
+                    let unused = std::mem::take(&mut hold);
+                    kit::generate::release(env, ctx, &job.principal.instance_id, unused);
                     match admit(env, ctx, &job, leg).await {
                         Ok(Gate::Open(granted)) => {
-                            admission = granted;
+                            hold = granted;
                             break;
                         }
                         // Refused or unreachable: this fallback is skipped, like one this key may not use.
-                        Ok(Gate::Closed(_)) | Err(_) => next = run.skip(now()),
+                        Ok(_) | Err(_) => next = run.skip(now()),
                     }
                 }
             }
@@ -187,7 +226,7 @@ async fn deliver(
     env: &Env,
     ctx: &Context,
     job: &Job,
-    admission: Option<Admission>,
+    hold: Hold,
     leg: &ImageLeg,
     answer: ImageResponse,
     mut finish: Finish,
@@ -211,17 +250,17 @@ async fn deliver(
                 detail
             );
             let error = err.to_api_error();
-            let reply = error_reply(job, &error, admission.as_ref(), finish)?;
+            let reply = error_reply(job, &error, &hold, finish)?;
             // Nothing was kept, so nothing is counted or billed; the image limits still count what the
             // provider made (they bound the provider's load).
             let outcome = Outcome {
                 made,
                 ..Outcome::failed(&error)
             };
-            record(env, ctx, job, admission, &outcome, finish);
+            record(env, ctx, job, hold, &outcome, finish);
             return Ok(reply);
         }
-        Err(Failure::Ours(e)) => return Err(fault(env, ctx, job, admission, e, finish)),
+        Err(Failure::Ours(e)) => return Err(fault(env, ctx, job, hold, e, finish)),
     };
     let created = clock::now_ms() / 1000;
     let openai = images::render_response(
@@ -240,7 +279,7 @@ async fn deliver(
     decorate(
         reply.headers_mut(),
         job.started_ms,
-        admission.as_ref(),
+        &hold,
         finish,
         "application/json",
     )?;
@@ -251,45 +290,29 @@ async fn deliver(
         kept: u32::try_from(stored.len()).unwrap_or(u32::MAX),
         usage: answer.usage,
     };
-    record(env, ctx, job, admission, &outcome, finish);
+    record(env, ctx, job, hold, &outcome, finish);
     Ok(reply)
 }
 
-/// What the rate limiter said.
-enum Gate {
-    /// Admitted; `None` when no policy applies (and the limiter was not called).
-    Open(Option<Admission>),
-    Closed(Admission),
-}
-
+/// Admits route `leg`: its image limits (the `n` images), and its worst case on the budget chain when
+/// it has one (under a request id of its own per route: a fallback reserves at its own price).
 async fn admit(env: &Env, ctx: &Context, job: &Job, leg: usize) -> Result<Gate, Fault> {
-    let Some(leg) = job.plan.legs.get(leg) else {
+    let Some(route) = job.plan.legs.get(leg) else {
         return Err(Fault::Data("no such route".into()));
     };
-    if leg.checks.is_empty() {
-        return Ok(Gate::Open(None));
-    }
-    let (admission, watch) = kit::limiter::admit(
-        env,
-        &job.principal.instance_id,
-        leg.checks.clone(),
-        leg.reserved_images,
-    )
-    .await?;
-    if watch {
-        ctx.wait_until(kit::limiter::release_when_due(env.clone()));
-    }
-    if admission.never {
-        return Err(ApiError::invalid_field(
-            "n",
-            "this request asks for more images than the per-minute limit allows",
-        )
-        .into());
-    }
-    if !admission.admitted {
-        return Ok(Gate::Closed(admission));
-    }
-    Ok(Gate::Open(Some(admission)))
+    let budget = job.budget_chain.as_ref().map(|chain| BudgetAsk {
+        org_id: job.principal.org_id.clone(),
+        request_id: format!("{}/{leg}", job.request_id),
+        chain: chain.clone(),
+        worst: generation::spend::image_worst(route),
+    });
+    let ask = Ask {
+        instance_id: &job.principal.instance_id,
+        checks: &route.checks,
+        tokens: route.reserved_images,
+        budget,
+    };
+    kit::generate::admit(env, ctx, ask).await
 }
 
 /// What gets recorded for one request.
@@ -319,7 +342,7 @@ fn failure(
     env: &Env,
     ctx: &Context,
     job: &Job,
-    admission: Option<Admission>,
+    hold: Hold,
     err: &UpstreamError,
     finish: Finish,
 ) -> Reply {
@@ -330,25 +353,18 @@ fn failure(
         err.kind_name()
     );
     let error = err.to_api_error();
-    let reply = error_reply(job, &error, admission.as_ref(), finish)?;
-    record(env, ctx, job, admission, &Outcome::failed(&error), finish);
+    let reply = error_reply(job, &error, &hold, finish)?;
+    record(env, ctx, job, hold, &Outcome::failed(&error), finish);
     Ok(reply)
 }
 
 /// A fault of ours after admission: recorded (the request was admitted), then answered as a fault.
-fn fault(
-    env: &Env,
-    ctx: &Context,
-    job: &Job,
-    admission: Option<Admission>,
-    fault: Fault,
-    finish: Finish,
-) -> Fault {
+fn fault(env: &Env, ctx: &Context, job: &Job, hold: Hold, fault: Fault, finish: Finish) -> Fault {
     record(
         env,
         ctx,
         job,
-        admission,
+        hold,
         &Outcome::failed(&fault.client_error()),
         finish,
     );
@@ -358,31 +374,14 @@ fn fault(
 fn error_reply(
     job: &Job,
     error: &ApiError,
-    admission: Option<&Admission>,
+    hold: &Hold,
     finish: Finish,
 ) -> worker::Result<Response> {
-    kit::generate::error_response(&job.request_id, job.started_ms, error, admission, finish)
-}
-
-fn settle_now(env: &Env, ctx: &Context, job: &Job, settle: Option<kit::limiter::SettleCall>) {
-    let Some(call) = settle else { return };
-    let (env, instance_id) = (env.clone(), job.principal.instance_id.clone());
-    ctx.wait_until(async move {
-        if let Err(e) = kit::limiter::settle(&env, &instance_id, vec![call]).await {
-            worker::console_error!("settling an unused reservation failed: {}", e);
-        }
-    });
+    kit::generate::error_response(&job.request_id, job.started_ms, error, hold, finish)
 }
 
 /// Queues the usage row (kind `image`, the images kept and what they cost) and the settlement.
-fn record(
-    env: &Env,
-    ctx: &Context,
-    job: &Job,
-    admission: Option<Admission>,
-    outcome: &Outcome,
-    finish: Finish,
-) {
+fn record(env: &Env, ctx: &Context, job: &Job, hold: Hold, outcome: &Outcome, finish: Finish) {
     let latency_ms = clock::tick_ms() - job.started_ms;
     let leg = job.leg(finish.leg);
     let created_at = clock::now_ms();
@@ -415,9 +414,9 @@ fn record(
         created_at,
     };
     // The provider's image limits count what it generated, delivered or not.
-    let settle = settle_call(admission, u64::from(outcome.made));
     let instance_id = job.principal.instance_id.clone();
-    if let Some(flush) = kit::usage::queue(env, instance_id, settle, event) {
+    let made = u64::from(outcome.made);
+    if let Some(flush) = kit::usage::queue(env, instance_id, hold, made, event) {
         ctx.wait_until(flush);
     }
 }

@@ -7,11 +7,12 @@ use envelope::ApiError;
 use generation::embed::EmbedPlan;
 use generation::{Next, Run};
 use kit::call::Reply;
-use kit::generate::{authenticate, decorate, open_key, settle_call, timeout, Finish};
+use kit::generate::{
+    authenticate, decorate, open_key, timeout, Ask, BudgetAsk, Finish, Gate, Hold,
+};
 use kit::settings::Settings;
 use kit::store::gateway::{self, UsageEvent};
 use kit::{clock, random, upstream, Call, Fault};
-use limits::Admission;
 use providers::embeddings::{self, EmbeddingResponse};
 use providers::upstream::{Credentials, UpstreamError};
 use tenancy::principal::Principal;
@@ -22,6 +23,7 @@ const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 struct Job {
     plan: EmbedPlan,
+    budget_chain: Option<Vec<String>>,
     principal: Principal,
     settings: std::rc::Rc<Settings>,
     request_id: String,
@@ -43,26 +45,68 @@ pub async fn run(req: &mut Request, env: &Env, ctx: &Context, call: &Call) -> Re
         timeout_ms,
         settings.upstream_budget_ms,
     )?;
+    let budget_chain = generation::spend::budget_chain(&catalog, &principal);
     let job = Job {
         plan,
+        budget_chain,
         principal,
         settings,
         request_id: call.request_id.clone(),
         client_request_id: call.client_request_id.clone(),
         started_ms: call.started_ms,
     };
-    let admission = admit(env, ctx, &job).await?;
-    if let Some(refused) = admission.as_ref().filter(|a| !a.admitted) {
-        let secs = limits::retry_after_secs(refused.retry_after_ms);
-        let error = ApiError::rate_limited(
-            secs,
-            format!("rate limit reached for this key or provider; retry in {secs} s"),
-        );
-        let finish = Finish::default();
-        let reply = error_reply(&job, &error, Some(refused), finish)?;
-        record(env, ctx, &job, None, 429, Some(&error), 0, finish);
-        return Ok(reply);
-    }
+    let hold = match admit(env, ctx, &job).await? {
+        Gate::Open(hold) => hold,
+        Gate::Limited(refused) => {
+            let secs = limits::retry_after_secs(refused.retry_after_ms);
+            let error = ApiError::rate_limited(
+                secs,
+                format!("rate limit reached for this key or provider; retry in {secs} s"),
+            );
+            let finish = Finish::default();
+            let reply = error_reply(&job, &error, &Hold::refused(refused), finish)?;
+            record(
+                env,
+                ctx,
+                &job,
+                Hold::default(),
+                429,
+                Some(&error),
+                0,
+                finish,
+            );
+            return Ok(reply);
+        }
+        Gate::Never(_) => {
+            return Err(ApiError::invalid_field(
+                "input",
+                "this input needs more tokens than the per-minute limit allows",
+            )
+            .into())
+        }
+        Gate::OverBudget { refusal, worst } => {
+            let finish = Finish::default();
+            let reply = kit::generate::over_budget(
+                &job.request_id,
+                job.started_ms,
+                &refusal,
+                worst,
+                finish,
+            )?;
+            let error = ApiError::budget_exceeded(None, "");
+            record(
+                env,
+                ctx,
+                &job,
+                Hold::default(),
+                429,
+                Some(&error),
+                0,
+                finish,
+            );
+            return Ok(reply);
+        }
+    };
     let mut finish = Finish::default();
     match attempts(&job, &mut finish).await {
         Ok(answer) => {
@@ -77,11 +121,11 @@ pub async fn run(req: &mut Request, env: &Env, ctx: &Context, call: &Call) -> Re
             decorate(
                 reply.headers_mut(),
                 job.started_ms,
-                admission.as_ref(),
+                &hold,
                 finish,
                 "application/json",
             )?;
-            record(env, ctx, &job, admission, 200, None, counted, finish);
+            record(env, ctx, &job, hold, 200, None, counted, finish);
             Ok(reply)
         }
         Err(Failure::Upstream(err)) => {
@@ -92,12 +136,12 @@ pub async fn run(req: &mut Request, env: &Env, ctx: &Context, call: &Call) -> Re
                 err.kind_name()
             );
             let error = err.to_api_error();
-            let reply = error_reply(&job, &error, admission.as_ref(), finish)?;
+            let reply = error_reply(&job, &error, &hold, finish)?;
             record(
                 env,
                 ctx,
                 &job,
-                admission,
+                hold,
                 error.status(),
                 Some(&error),
                 0,
@@ -111,7 +155,7 @@ pub async fn run(req: &mut Request, env: &Env, ctx: &Context, call: &Call) -> Re
                 env,
                 ctx,
                 &job,
-                admission,
+                hold,
                 error.status(),
                 Some(&error),
                 0,
@@ -122,30 +166,22 @@ pub async fn run(req: &mut Request, env: &Env, ctx: &Context, call: &Call) -> Re
     }
 }
 
-/// The limiter's verdict (`None`: no policy applies). A reservation above a tokens/min limit on its own
-/// can never pass: 400 naming `input`.
-async fn admit(env: &Env, ctx: &Context, job: &Job) -> Result<Option<Admission>, Fault> {
-    if job.plan.checks.is_empty() {
-        return Ok(None);
-    }
-    let (admission, watch) = kit::limiter::admit(
-        env,
-        &job.principal.instance_id,
-        job.plan.checks.clone(),
-        job.plan.reserved_tokens,
-    )
-    .await?;
-    if watch {
-        ctx.wait_until(kit::limiter::release_when_due(env.clone()));
-    }
-    if admission.never {
-        return Err(ApiError::invalid_field(
-            "input",
-            "this input needs more tokens than the per-minute limit allows",
-        )
-        .into());
-    }
-    Ok(Some(admission))
+/// Admits the request: its rate-limit checks (the input estimate), and its input's bound at the input
+/// price on the budget chain when it has one.
+async fn admit(env: &Env, ctx: &Context, job: &Job) -> Result<Gate, Fault> {
+    let budget = job.budget_chain.as_ref().map(|chain| BudgetAsk {
+        org_id: job.principal.org_id.clone(),
+        request_id: job.request_id.clone(),
+        chain: chain.clone(),
+        worst: generation::spend::embed_worst(&job.plan),
+    });
+    let ask = Ask {
+        instance_id: &job.principal.instance_id,
+        checks: &job.plan.checks,
+        tokens: job.plan.reserved_tokens,
+        budget,
+    };
+    kit::generate::admit(env, ctx, ask).await
 }
 
 enum Failure {
@@ -200,10 +236,10 @@ async fn attempts(job: &Job, finish: &mut Finish) -> Result<EmbeddingResponse, F
 fn error_reply(
     job: &Job,
     error: &ApiError,
-    admission: Option<&Admission>,
+    hold: &Hold,
     finish: Finish,
 ) -> worker::Result<Response> {
-    kit::generate::error_response(&job.request_id, job.started_ms, error, admission, finish)
+    kit::generate::error_response(&job.request_id, job.started_ms, error, hold, finish)
 }
 
 /// Queues the usage row and the settlement (to the tokens counted; zero when nothing was embedded).
@@ -212,7 +248,7 @@ fn record(
     env: &Env,
     ctx: &Context,
     job: &Job,
-    admission: Option<Admission>,
+    hold: Hold,
     status: u16,
     error: Option<&ApiError>,
     prompt_tokens: u64,
@@ -248,9 +284,8 @@ fn record(
         overhead_ms: (latency_ms - finish.upstream_ms).max(0.0),
         created_at,
     };
-    let settle = settle_call(admission, prompt_tokens);
     let instance_id = job.principal.instance_id.clone();
-    if let Some(flush) = kit::usage::queue(env, instance_id, settle, event) {
+    if let Some(flush) = kit::usage::queue(env, instance_id, hold, prompt_tokens, event) {
         ctx.wait_until(flush);
     }
 }

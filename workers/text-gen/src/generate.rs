@@ -11,12 +11,11 @@ use crate::stream;
 use envelope::ApiError;
 use generation::{Format, Leg, Next, PlanInput, Run};
 use kit::call::Reply;
-use kit::generate::{authenticate, open_key, timeout, Finish};
+use kit::generate::{authenticate, open_key, timeout, Ask, BudgetAsk, Finish, Gate, Hold};
 use kit::settings::Settings;
 use kit::store::gateway;
 use kit::upstream::{self, Answer};
 use kit::{clock, random, Call, Fault};
-use limits::Admission;
 use providers::chat::ChatResponse;
 use providers::upstream::{build_request, parse_response, Credentials, HttpRequest, UpstreamError};
 use worker::{Context, Env, Request};
@@ -58,8 +57,10 @@ pub async fn run(
         budget_ms: settings.upstream_budget_ms,
         cache,
     })?;
+    let budget_chain = generation::spend::budget_chain(&catalog, &principal);
     let job = Job {
         plan,
+        budget_chain,
         principal,
         settings,
         request_id: call.request_id.clone(),
@@ -71,11 +72,19 @@ pub async fn run(
             return reply::from_cache(env, ctx, &job, &hit);
         }
     }
-    let admission = match admit(env, ctx, &job, 0).await? {
-        Gate::Open(admission) => admission,
-        Gate::Closed(admission) => return reply::limited(env, ctx, &job, &admission),
+    let hold = match admit(env, ctx, &job, 0).await? {
+        Gate::Open(hold) => hold,
+        Gate::Limited(refused) => return reply::limited(env, ctx, &job, &refused),
+        Gate::Never(_) => return Err(ApiError::invalid_field(
+            "max_tokens",
+            "this request needs more tokens than the per-minute limit allows (without max_tokens, it reserves the model's output limit)",
+        )
+        .into()),
+        Gate::OverBudget { refusal, worst } => {
+            return reply::over_budget(env, ctx, &job, &refusal, worst)
+        }
     };
-    attempt(env, ctx, job, admission).await
+    attempt(env, ctx, job, hold).await
 }
 
 /// What an attempt brought back.
@@ -85,18 +94,18 @@ enum Got {
 }
 
 /// The attempts, from the first route's admission on.
-async fn attempt(env: &Env, ctx: &Context, job: Job, mut admission: Option<Admission>) -> Reply {
+async fn attempt(env: &Env, ctx: &Context, job: Job, mut hold: Hold) -> Reply {
     let mut run = Run::new(job.plan.legs.len(), job.plan.retry, now());
     let mut finish = Finish::default();
     loop {
         finish.leg = run.leg();
         let Some(leg) = job.plan.legs.get(run.leg()) else {
             let fault = Fault::Data("the run left its routes".into());
-            return Err(reply::fault(env, ctx, &job, admission, fault, finish));
+            return Err(reply::fault(env, ctx, &job, hold, fault, finish));
         };
         let http = match upstream_request(&job, leg) {
             Ok(http) => http,
-            Err(fault) => return Err(reply::fault(env, ctx, &job, admission, fault, finish)),
+            Err(fault) => return Err(reply::fault(env, ctx, &job, hold, fault, finish)),
         };
         run.attempt();
         finish.attempts = run.attempts();
@@ -104,9 +113,9 @@ async fn attempt(env: &Env, ctx: &Context, job: Job, mut admission: Option<Admis
         let got = call_upstream(&job, leg, &http).await;
         finish.upstream_ms += clock::tick_ms() - started;
         let err = match got {
-            Ok(Got::Whole(response)) => return whole(env, ctx, &job, admission, response, finish),
+            Ok(Got::Whole(response)) => return whole(env, ctx, &job, hold, response, finish),
             Ok(Got::Stream(answer, kind)) => {
-                return stream::respond(env, ctx, job, admission, answer, kind, finish)
+                return stream::respond(env, ctx, job, hold, answer, kind, finish)
             }
             Err(err) => err,
         };
@@ -120,18 +129,18 @@ async fn attempt(env: &Env, ctx: &Context, job: Job, mut admission: Option<Admis
                     finish.upstream_ms += clock::tick_ms() - slept;
                     break;
                 }
-                Next::GiveUp => return reply::failure(env, ctx, &job, admission, &err, finish),
+                Next::GiveUp => return reply::failure(env, ctx, &job, hold, &err, finish),
                 Next::Fallback { leg } => {
-                    // The failed route generated nothing: its reservation settles to zero.
-                    let unused = kit::generate::settle_call(admission.take(), 0);
-                    settle_now(env, ctx, &job, unused);
+                    // The failed route generated nothing: its reservations settle to zero.
+                    let unused = std::mem::take(&mut hold);
+                    kit::generate::release(env, ctx, &job.principal.instance_id, unused);
                     match admit(env, ctx, &job, leg).await {
                         Ok(Gate::Open(granted)) => {
-                            admission = granted;
+                            hold = granted;
                             break;
                         }
                         // Refused or unreachable: this fallback is skipped, like one this key may not use.
-                        Ok(Gate::Closed(_)) | Err(_) => next = run.skip(now()),
+                        Ok(_) | Err(_) => next = run.skip(now()),
                     }
                 }
             }
@@ -157,7 +166,7 @@ fn whole(
     env: &Env,
     ctx: &Context,
     job: &Job,
-    admission: Option<Admission>,
+    hold: Hold,
     mut response: ChatResponse,
     finish: Finish,
 ) -> Reply {
@@ -166,63 +175,28 @@ fn whole(
     if let (Some(key), 0) = (&job.plan.cache_key, finish.leg) {
         ctx.wait_until(cache::remember(env, key.clone(), &response));
     }
-    reply::success(env, ctx, job, admission, &response, finish)
+    reply::success(env, ctx, job, hold, &response, finish)
 }
 
-/// Queues a settlement on its own (no usage row: the request's row comes at its end).
-pub(crate) fn settle_now(
-    env: &Env,
-    ctx: &Context,
-    job: &Job,
-    settle: Option<kit::limiter::SettleCall>,
-) {
-    let Some(call) = settle else { return };
-    let (env, instance_id) = (env.clone(), job.principal.instance_id.clone());
-    ctx.wait_until(async move {
-        if let Err(e) = kit::limiter::settle(&env, &instance_id, vec![call]).await {
-            worker::console_error!("settling an unused reservation failed: {}", e);
-        }
-    });
-}
-
-/// What the rate limiter said.
-enum Gate {
-    /// Admitted; `None` when no policy applies (and the limiter was not called).
-    Open(Option<Admission>),
-    Closed(Admission),
-}
-
-/// One call to the instance's limiter object checks and records the route's key and provider limits
-/// together. No policy → no call.
+/// Admits route `leg`: its rate-limit checks, and its worst case on the budget chain when it has one
+/// (under a request id of its own per route: a fallback reserves at its own price).
 async fn admit(env: &Env, ctx: &Context, job: &Job, leg: usize) -> Result<Gate, Fault> {
-    let Some(leg) = job.plan.legs.get(leg) else {
+    let Some(route) = job.plan.legs.get(leg) else {
         return Err(Fault::Data("no such route".into()));
     };
-    if leg.checks.is_empty() {
-        return Ok(Gate::Open(None));
-    }
-    let (admission, watch) = kit::limiter::admit(
-        env,
-        &job.principal.instance_id,
-        leg.checks.clone(),
-        leg.reserved_tokens,
-    )
-    .await?;
-    if watch {
-        // A grant is held in this isolate now: give back what it did not use when its second ends.
-        ctx.wait_until(kit::limiter::release_when_due(env.clone()));
-    }
-    if admission.never {
-        return Err(ApiError::invalid_field(
-            "max_tokens",
-            "this request needs more tokens than the per-minute limit allows (without max_tokens, it reserves the model's output limit)",
-        )
-        .into());
-    }
-    if !admission.admitted {
-        return Ok(Gate::Closed(admission));
-    }
-    Ok(Gate::Open(Some(admission)))
+    let budget = job.budget_chain.as_ref().map(|chain| BudgetAsk {
+        org_id: job.principal.org_id.clone(),
+        request_id: format!("{}/{leg}", job.request_id),
+        chain: chain.clone(),
+        worst: generation::spend::chat_worst(route),
+    });
+    let ask = Ask {
+        instance_id: &job.principal.instance_id,
+        checks: &route.checks,
+        tokens: route.reserved_tokens,
+        budget,
+    };
+    kit::generate::admit(env, ctx, ask).await
 }
 
 /// The upstream request for `leg`, with the provider key opened in memory only.

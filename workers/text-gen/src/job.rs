@@ -8,6 +8,8 @@ use tenancy::principal::Principal;
 
 pub struct Job {
     pub plan: Plan,
+    /// The scopes whose budgets this request reserves on (`None`: none of them has a budget).
+    pub budget_chain: Option<Vec<String>>,
     pub principal: Principal,
     pub settings: Rc<Settings>,
     pub request_id: String,

@@ -2,8 +2,9 @@
 //! keeps working: `POST /v1/chat/completions`, `POST /v1/messages`, `POST /v1/embeddings`, `GET /v1/models`,
 //! and the seed's
 //! `POST /generate`, through rate limits, retries and fallbacks, with usage recorded after the response.
-//! Also hosts the rate limiter Durable Object.
+//! Also hosts the rate limiter and budget ledger Durable Objects.
 
+mod budgets;
 mod cache;
 mod embed;
 mod generate;
@@ -17,6 +18,7 @@ mod stream;
 use kit::Call;
 use worker::{event, Context, Env, Request, Response, Result};
 
+pub use budgets::Budgets;
 pub use limiter::Limiter;
 
 #[event(fetch)]

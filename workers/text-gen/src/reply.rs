@@ -3,10 +3,11 @@
 //! usage row and its rate-limit settlement. Every request that got past admission leaves a row.
 
 use crate::job::Job;
+use budget::{Cost, Refusal};
 use envelope::ApiError;
 use generation::meter::{End, Meter, Tally};
 use kit::call::Reply;
-use kit::generate::{decorate, settle_call, Finish};
+use kit::generate::{decorate, Finish, Hold};
 use kit::store::gateway::UsageEvent;
 use kit::{clock, Fault};
 use limits::Admission;
@@ -26,7 +27,7 @@ pub fn success(
     env: &Env,
     ctx: &Context,
     job: &Job,
-    admission: Option<Admission>,
+    hold: Hold,
     response: &ChatResponse,
     finish: Finish,
 ) -> Reply {
@@ -35,7 +36,7 @@ pub fn success(
     decorate(
         reply.headers_mut(),
         job.started_ms,
-        admission.as_ref(),
+        &hold,
         finish,
         "application/json",
     )?;
@@ -51,7 +52,7 @@ pub fn success(
         tally: meter.tally(End::Complete, Some(response.usage)),
         finish,
     };
-    after(env, ctx, job, admission, &outcome);
+    after(env, ctx, job, hold, &outcome);
     Ok(reply)
 }
 
@@ -72,7 +73,7 @@ pub fn failure(
     env: &Env,
     ctx: &Context,
     job: &Job,
-    admission: Option<Admission>,
+    hold: Hold,
     err: &UpstreamError,
     finish: Finish,
 ) -> Reply {
@@ -83,14 +84,14 @@ pub fn failure(
         finish.attempts,
         err.kind_name()
     );
-    let reply = error_response(job, &error, admission.as_ref(), finish)?;
+    let reply = error_response(job, &error, &hold, finish)?;
     let outcome = Outcome {
         status: error.status(),
         error_code: Some(error.code.to_string()),
         tally: Tally::default(),
         finish,
     };
-    after(env, ctx, job, admission, &outcome);
+    after(env, ctx, job, hold, &outcome);
     Ok(reply)
 }
 
@@ -100,7 +101,7 @@ pub fn fault(
     env: &Env,
     ctx: &Context,
     job: &Job,
-    admission: Option<Admission>,
+    hold: Hold,
     fault: Fault,
     finish: Finish,
 ) -> Fault {
@@ -111,7 +112,7 @@ pub fn fault(
         tally: Tally::default(),
         finish,
     };
-    after(env, ctx, job, admission, &outcome);
+    after(env, ctx, job, hold, &outcome);
     fault
 }
 
@@ -122,14 +123,38 @@ pub fn limited(env: &Env, ctx: &Context, job: &Job, admission: &Admission) -> Re
         secs,
         format!("rate limit reached for this key or provider; retry in {secs} s"),
     );
-    let reply = error_response(job, &error, Some(admission), Finish::default())?;
+    let reply = error_response(
+        job,
+        &error,
+        &Hold::refused(admission.clone()),
+        Finish::default(),
+    )?;
     let outcome = Outcome {
         status: 429,
         error_code: Some(error.code.to_string()),
         tally: Tally::default(),
         finish: Finish::default(),
     };
-    after(env, ctx, job, None, &outcome);
+    after(env, ctx, job, Hold::default(), &outcome);
+    Ok(reply)
+}
+
+/// 429 `budget_exceeded`: a budget of the chain has no room for this route's worst case.
+pub fn over_budget(env: &Env, ctx: &Context, job: &Job, refusal: &Refusal, worst: Cost) -> Reply {
+    let reply = kit::generate::over_budget(
+        &job.request_id,
+        job.started_ms,
+        refusal,
+        worst,
+        Finish::default(),
+    )?;
+    let outcome = Outcome {
+        status: 429,
+        error_code: Some("budget_exceeded".to_string()),
+        tally: Tally::default(),
+        finish: Finish::default(),
+    };
+    after(env, ctx, job, Hold::default(), &outcome);
     Ok(reply)
 }
 
@@ -143,7 +168,7 @@ pub fn from_cache(env: &Env, ctx: &Context, job: &Job, hit: &ChatResponse) -> Re
     decorate(
         reply.headers_mut(),
         job.started_ms,
-        None,
+        &Hold::default(),
         finish,
         "application/json",
     )?;
@@ -153,7 +178,7 @@ pub fn from_cache(env: &Env, ctx: &Context, job: &Job, hit: &ChatResponse) -> Re
         tally: Tally::default(),
         finish,
     };
-    after(env, ctx, job, None, &outcome);
+    after(env, ctx, job, Hold::default(), &outcome);
     Ok(reply)
 }
 
@@ -161,18 +186,18 @@ pub fn from_cache(env: &Env, ctx: &Context, job: &Job, hit: &ChatResponse) -> Re
 pub fn error_response(
     job: &Job,
     error: &ApiError,
-    admission: Option<&Admission>,
+    hold: &Hold,
     finish: Finish,
 ) -> worker::Result<Response> {
-    kit::generate::error_response(&job.request_id, job.started_ms, error, admission, finish)
+    kit::generate::error_response(&job.request_id, job.started_ms, error, hold, finish)
 }
 
 /// After the response: queue the usage row and the settlement (written in batches, see `crate::flush`).
-pub fn after(env: &Env, ctx: &Context, job: &Job, admission: Option<Admission>, outcome: &Outcome) {
+pub fn after(env: &Env, ctx: &Context, job: &Job, hold: Hold, outcome: &Outcome) {
     let event = usage_event(job, outcome);
-    let settle = settle_call(admission, outcome.tally.settle_tokens);
     let instance_id = job.principal.instance_id.clone();
-    if let Some(flush) = kit::usage::queue(env, instance_id, settle, event) {
+    let tokens = outcome.tally.settle_tokens;
+    if let Some(flush) = kit::usage::queue(env, instance_id, hold, tokens, event) {
         ctx.wait_until(flush);
     }
 }

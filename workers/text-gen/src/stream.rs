@@ -14,8 +14,8 @@ use generation::render::response_id;
 use generation::Format;
 use kit::call::Reply;
 use kit::generate::Finish;
+use kit::generate::Hold;
 use kit::upstream::Answer;
-use limits::Admission;
 use providers::chat::Delta;
 use providers::upstream::{ProviderKind, StreamDecoder, UpstreamError};
 use worker::{Context, Env, Response};
@@ -178,7 +178,7 @@ pub fn respond(
     env: &Env,
     ctx: &Context,
     job: Job,
-    admission: Option<Admission>,
+    hold: Hold,
     answer: Answer,
     kind: ProviderKind,
     mut finish: Finish,
@@ -192,7 +192,7 @@ pub fn respond(
         worker::ResponseBody::Stream(stream) => stream.clone(),
         _ => {
             let fault = kit::Fault::Data("the upstream stream has no body".into());
-            return Err(reply::fault(env, ctx, &job, admission, fault, finish));
+            return Err(reply::fault(env, ctx, &job, hold, fault, finish));
         }
     };
     let (end_tx, end_rx) = oneshot::channel::<StreamEnd>();
@@ -207,14 +207,14 @@ pub fn respond(
         Ok(piped) => piped,
         Err(e) => {
             let fault = kit::Fault::Data(format!("piping the stream: {}", kit::raw::describe(&e)));
-            return Err(reply::fault(env, ctx, &job, admission, fault, finish));
+            return Err(reply::fault(env, ctx, &job, hold, fault, finish));
         }
     };
     let mut response = Response::from_body(worker::ResponseBody::Stream(body))?;
     kit::generate::decorate(
         response.headers_mut(),
         job.started_ms,
-        admission.as_ref(),
+        &hold,
         finish,
         "text/event-stream",
     )?;
@@ -240,8 +240,8 @@ pub fn respond(
             finish,
         };
         let event = reply::usage_event(&job, &outcome);
-        let settle = kit::generate::settle_call(admission, tally.settle_tokens);
-        kit::usage::record_now(&env, job.principal.instance_id.clone(), settle, event).await;
+        let instance_id = job.principal.instance_id.clone();
+        kit::usage::record_now(&env, instance_id, hold, tally.settle_tokens, event).await;
     });
     Ok(response)
 }

@@ -40,9 +40,13 @@ async fn load(db: &Db, instance_id: &str) -> Result<Catalog, Fault> {
                  WHERE instance_id = ?1",
                 &arg,
             )?,
+            db.stmt(
+                "SELECT DISTINCT scope FROM budgets WHERE instance_id = ?1                  OR scope = 'org:' || (SELECT org_id FROM instances WHERE id = ?1)",
+                &arg,
+            )?,
         ])
         .await?;
-    let [models, keys, policies] = results.as_slice() else {
+    let [models, keys, policies, budgets] = results.as_slice() else {
         return Err(Fault::Data(
             "snapshot batch returned an unexpected number of results".into(),
         ));
@@ -51,7 +55,18 @@ async fn load(db: &Db, instance_id: &str) -> Result<Catalog, Fault> {
         super::models::from_rows(models.results()?),
         keys.results::<ProviderKeyEntry>()?,
         policies.results::<Policy>()?,
+    )
+    .with_budget_scopes(
+        budgets
+            .results::<BudgetScope>()?
+            .into_iter()
+            .map(|b| b.scope),
     ))
+}
+
+#[derive(serde::Deserialize)]
+struct BudgetScope {
+    scope: String,
 }
 
 /// One request's usage, written after the response. Its JSON field names are the `usage_events` columns
