@@ -16,6 +16,8 @@ mod access_changes;
 mod anthropic;
 #[path = "gateway/bad_input.rs"]
 mod bad_input;
+#[path = "gateway/budgets.rs"]
+mod budgets;
 #[path = "gateway/cache.rs"]
 mod cache;
 #[path = "gateway/cross_format.rs"]
@@ -83,6 +85,7 @@ fn all_cases() -> Vec<Case> {
         tools::cases(),
         embeddings::cases(),
         images::cases(),
+        budgets::cases(),
         responses::cases(),
         python::cases(),
         access_changes::cases(),

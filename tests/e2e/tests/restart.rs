@@ -1,6 +1,6 @@
-//! The rate limiter survives a crash: the whole stack is killed (SIGKILL, no shutdown) moments after
-//! requests were admitted, started again on the same state, and the rest of the minute admits exactly
-//! what the limit leaves — not a fresh window.
+//! The rate limiter and the budget ledger survive a crash: the whole stack is killed (SIGKILL, no
+//! shutdown) moments after requests were admitted, started again on the same state, and the rest of the
+//! minute admits exactly what the limit leaves — not a fresh window — and a budget keeps its spend.
 //!
 //! `cargo test -p e2e --test restart` starts the simulator and its own stack (it kills that stack, so it
 //! cannot share the gateway suite's), runs the cases one after the other, then the final checks.
@@ -83,14 +83,19 @@ async fn run() -> (usize, usize) {
     let name = "restart::requests_admitted_before_a_crash_still_count";
     let result = requests_admitted_before_a_crash_still_count(&ctx, &mut stack, &http).await;
     report(name, &result);
+    let name = "restart::a_budget_keeps_its_spend_across_a_crash";
+    let budget = a_budget_keeps_its_spend_across_a_crash(&ctx, &mut stack, &http).await;
+    report(name, &budget);
     stack.stop();
     drop(sim);
     let finals = final_checks(&ctx, &stack.log, &vars);
     for outcome in &finals {
         report(outcome.name, &outcome.result);
     }
-    let failed = usize::from(result.is_err()) + finals.iter().filter(|o| o.result.is_err()).count();
-    (1 + finals.len() - failed, failed)
+    let failed = usize::from(result.is_err())
+        + usize::from(budget.is_err())
+        + finals.iter().filter(|o| o.result.is_err()).count();
+    (2 + finals.len() - failed, failed)
 }
 
 /// Four requests of a key limited to 6 per minute pass; the stack is killed right after their answers
@@ -142,6 +147,87 @@ async fn requests_admitted_before_a_crash_still_count(
         attempts(ctx, &fkey).await?,
         K as u64,
         "requests that reached the provider"
+    );
+    Ok(())
+}
+
+/// The instance's budget, once no reservation is in flight.
+async fn settled_budget(ctx: &Ctx, instance_id: &str) -> Result<serde_json::Value, String> {
+    let path = format!("/admin/instances/{instance_id}/budgets");
+    for _ in 0..100 {
+        let list = ctx.admin().get(&path).await?;
+        let budget = list
+            .data()?
+            .first()
+            .cloned()
+            .ok_or_else(|| list.describe())?;
+        if budget["in_flight"] == json!(0) && budget["applied"] == json!(true) {
+            return Ok(budget);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("{path}: reservations still in flight after 10 s"))
+}
+
+/// Requests spend from a monthly instance budget; the stack is killed and started again on the same
+/// state: the budget shows the same spend, and a request that no longer fits is refused as before.
+async fn a_budget_keeps_its_spend_across_a_crash(
+    ctx: &Ctx,
+    stack: &mut Stack,
+    http: &reqwest::Client,
+) -> Result<(), String> {
+    let t = tenant(ctx, &unique("restart-budget")).await?;
+    let path = format!(
+        "/admin/instances/{0}/budgets/instance/{0}/monthly",
+        t.instance_id
+    );
+    let set = ctx.admin().put(&path, json!({"usd": 1.0})).await?;
+    ensure_eq!(set.status, 201, "setting the budget: {}", set.describe());
+    let api = t.api(ctx);
+    let body = chat_body(GPT, "spend before a crash");
+    for _ in 0..3 {
+        let r = post(&api, CHAT, &body, &[]).await?;
+        ensure_eq!(
+            r.status,
+            200,
+            "a request within the budget: {}",
+            r.describe()
+        );
+    }
+    let before = settled_budget(ctx, &t.instance_id).await?;
+    let spent = before["spent_usd"].as_f64().unwrap_or(0.0);
+    e2e::ensure!(spent > 0.0, "the requests spent nothing: {before}");
+    stack.crash_and_restart(http, STARTUP_BOUND).await?;
+    let after = settled_budget(ctx, &t.instance_id).await?;
+    ensure_eq!(
+        after["spent_usd"],
+        before["spent_usd"],
+        "spend after the restart"
+    );
+    ensure_eq!(
+        after["spent_tokens"],
+        before["spent_tokens"],
+        "tokens after the restart"
+    );
+    // Lower the budget under what was spent: the next request is refused by the restored spend.
+    let lower = ctx.admin().put(&path, json!({"usd": spent})).await?;
+    ensure_eq!(
+        lower.status,
+        200,
+        "lowering the budget: {}",
+        lower.describe()
+    );
+    let refused = post(&api, CHAT, &body, &[]).await?;
+    ensure_eq!(
+        refused.status,
+        429,
+        "a request over the restored spend: {}",
+        refused.describe()
+    );
+    ensure_eq!(
+        refused.body["error"]["code"],
+        json!("budget_exceeded"),
+        "its error code"
     );
     Ok(())
 }
