@@ -89,6 +89,21 @@ pub enum AdminCall {
     Remaining {
         chain: Vec<String>,
     },
+    /// Moves this ledger's clock forward (a period reset in the e2e suites). Refused unless the
+    /// ledger's worker has the test-clock setting ([`TEST_CLOCK_VAR`]), which deployments leave out.
+    ShiftClock {
+        by_ms: u64,
+    },
+}
+
+/// Var: `true` lets the admin API move a budget ledger's clock forward. Local wrangler configs only.
+pub const TEST_CLOCK_VAR: &str = "DE_TEST_CLOCK";
+
+/// Whether this worker has the test-clock setting.
+pub fn test_clock_allowed(env: &Env) -> bool {
+    env.var(TEST_CLOCK_VAR)
+        .map(|v| v.to_string() == "true")
+        .unwrap_or(false)
 }
 
 /// An [`AdminCall`] with the org it is for.

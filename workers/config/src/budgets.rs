@@ -374,10 +374,12 @@ fn render(row: &Row, standings: &[Standing], now: u64) -> Value {
         .unwrap_or(("", row.scope.as_str()));
     let budget = row.budget();
     let period = budget.map_or(Period::Total, |b| b.period);
-    let current = period.start_ms(now);
-    let standing = standings.iter().find(|s| {
-        s.scope == row.scope && s.budget.period == period && s.period_start_ms == current
-    });
+    // The ledger's current period (the latest it reports: earlier ones only hold late settles).
+    let standing = standings
+        .iter()
+        .filter(|s| s.scope == row.scope && s.budget.period == period)
+        .max_by_key(|s| s.period_start_ms);
+    let current = standing.map_or_else(|| period.start_ms(now), |s| s.period_start_ms);
     let usd_limit = budget.and_then(|b| b.usd_micros);
     let token_limit = budget.and_then(|b| b.tokens);
     let (spent, reserved, open) = standing.map_or((None, None, 0), |s| {
@@ -397,7 +399,7 @@ fn render(row: &Row, standings: &[Standing], now: u64) -> Value {
         "tokens": token_limit,
         "soft_percent": budget.and_then(|b| b.soft_percent),
         "period_start": rfc3339(current),
-        "resets_at": period.end_ms(now).map(rfc3339),
+        "resets_at": period.end_ms(current).map(rfc3339),
         "spent_usd": spent.map(|c| micros_to_usd(c.usd_micros)),
         "spent_tokens": spent.map(|c| c.tokens),
         "reserved_usd": reserved.map(|c| micros_to_usd(c.usd_micros)),
@@ -411,4 +413,41 @@ fn render(row: &Row, standings: &[Standing], now: u64) -> Value {
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     })
+}
+
+/// `POST /admin/orgs/{org}/budgets/clock` `{"advance_ms": N}`: moves the org's ledger clock forward, so
+/// the e2e suites can cross a period boundary. The platform token only, and only where the deployment
+/// has the test-clock setting (`kit::budget::TEST_CLOCK_VAR`); elsewhere the route does not exist.
+pub async fn shift_clock(ctx: &Ctx<'_>, req: &mut Request, org_id: &str) -> Reply {
+    if !kit::budget::test_clock_allowed(ctx.env) || !matches!(ctx.actor, Actor::Platform) {
+        return Err(ApiError::route_not_found().into());
+    }
+    let org = nodes::load(ctx, Level::Org, org_id).await?;
+    let bytes = kit::call::read_body(req, crate::ctx::BODY_LIMIT).await?;
+    let body: Value = envelope::parse_object(&bytes)?;
+    let by_ms = body
+        .get("advance_ms")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| ApiError::invalid_field("advance_ms", "must be a number of milliseconds"))?;
+    kit::budget::admin(ctx.env, &org.id, AdminCall::ShiftClock { by_ms }).await?;
+    ctx.ok(&json!({"object": "budget_clock", "org_id": org.id, "advanced_ms": by_ms}))
+}
+
+/// `GET /admin/orgs/{org}/budget-events?limit=`: the soft-threshold, exhaustion and expiry events of
+/// the org's budgets, newest first. Org-wide, so for the platform token or a key that manages the org.
+pub async fn events(ctx: &Ctx<'_>, org_id: &str) -> Reply {
+    let org = nodes::load(ctx, Level::Org, org_id).await?;
+    ctx.authorize(Need::Read, &Target::org(&org.id))?;
+    if access::instance_filter(&ctx.actor).is_some() {
+        return Err(ApiError::forbidden(
+            "forbidden",
+            "budget events are org-wide: read them with the key of an org owner or admin",
+        )
+        .into());
+    }
+    let limit = tenancy::page::Page::from_query(&ctx.query, tenancy::ids::IdKind::Org)
+        .map(|p| p.limit)
+        .unwrap_or(100);
+    let rows = repo::events(&ctx.db, &org.id, limit).await?;
+    ctx.ok(&json!({"object": "list", "data": rows, "next_cursor": null}))
 }

@@ -20,6 +20,8 @@ enum H {
     ListOrgBudgets,
     SetOrgBudget,
     DeleteOrgBudget,
+    ShiftBudgetClock,
+    BudgetEvents,
     ListBudgets,
     SetBudget,
     DeleteBudget,
@@ -76,6 +78,8 @@ const ROUTES: &[(&str, Method, H)] = {
         ("admin/orgs/*/budgets", Get, H::ListOrgBudgets),
         ("admin/orgs/*/budgets/*", Put, H::SetOrgBudget),
         ("admin/orgs/*/budgets/*", Delete, H::DeleteOrgBudget),
+        ("admin/orgs/*/budgets/clock", Post, H::ShiftBudgetClock),
+        ("admin/orgs/*/budget-events", Get, H::BudgetEvents),
         ("admin/instances/*/budgets", Get, H::ListBudgets),
         ("admin/instances/*/budgets/*/*/*", Put, H::SetBudget),
         ("admin/instances/*/budgets/*/*/*", Delete, H::DeleteBudget),
@@ -196,6 +200,8 @@ async fn dispatch(ctx: &Ctx<'_>, req: &mut Request, handler: H, args: &[&str]) -
         (H::ListOrgBudgets, [org]) => budgets::list_org(ctx, org).await,
         (H::SetOrgBudget, [org, period]) => budgets::set_org(ctx, req, org, period).await,
         (H::DeleteOrgBudget, [org, period]) => budgets::delete_org(ctx, org, period).await,
+        (H::ShiftBudgetClock, [org]) => budgets::shift_clock(ctx, req, org).await,
+        (H::BudgetEvents, [org]) => budgets::events(ctx, org).await,
         (H::ListBudgets, [ins]) => budgets::list_instance(ctx, ins).await,
         (H::SetBudget, [ins, scope, target, period]) => {
             budgets::set_in_instance(ctx, req, ins, scope, target, period).await

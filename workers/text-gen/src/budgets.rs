@@ -7,8 +7,9 @@
 //! budgets, one per reservation that may still settle — written in the same synchronous step as the
 //! call, before it answers (so a restart forgets nothing that was reserved or spent). The events the
 //! ledger raises (soft threshold, exhausted, expired, forgotten) go to an outbox table in that same
-//! step; an alarm copies them to D1 (`budget_events`) and deletes them once written, retrying until it
-//! can. The alarm also sweeps stale reservations (see `budget::Settings::hold_ms`).
+//! step; the call that raised them then copies them to D1 (`budget_events`) and deletes them once
+//! written, and an alarm retries a copy that failed. The alarm also sweeps stale reservations (see
+//! `budget::Settings::hold_ms`; every call expires what is due as well).
 
 use budget::{Changes, Event, Header, Ledger, ReservationState, ScopeState, Settings};
 use kit::budget::{Admin, AdminAnswer, AdminCall, Answer, Calls, Verdict};
@@ -21,7 +22,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS budget_header (id INTEGER PRIMA
 CREATE TABLE IF NOT EXISTS budget_scopes (name TEXT PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS budget_reservations (id INTEGER PRIMARY KEY, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS budget_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL, event TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS budget_org (id INTEGER PRIMARY KEY CHECK (id = 0), org_id TEXT NOT NULL);";
+CREATE TABLE IF NOT EXISTS budget_org (id INTEGER PRIMARY KEY CHECK (id = 0), org_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS budget_clock (id INTEGER PRIMARY KEY CHECK (id = 0), offset_ms INTEGER NOT NULL);";
 
 /// Events copied to D1 per alarm, at most.
 const OUTBOX_BATCH: usize = 50;
@@ -38,6 +40,9 @@ pub struct Budgets {
     org_id: RefCell<String>,
     /// When the pending alarm fires (0: none set by this instance).
     alarm_at_ms: Cell<u64>,
+    /// How far this ledger's clock runs ahead of the host's (only ever set by the e2e suites' test
+    /// clock, see `kit::budget::AdminCall::ShiftClock`).
+    offset_ms: Cell<u64>,
 }
 
 impl DurableObject for Budgets {
@@ -49,6 +54,7 @@ impl DurableObject for Budgets {
             loaded: Cell::new(false),
             org_id: RefCell::new(String::new()),
             alarm_at_ms: Cell::new(0),
+            offset_ms: Cell::new(0),
         }
     }
 
@@ -56,7 +62,7 @@ impl DurableObject for Budgets {
         let path = req.path();
         let bytes = req.bytes().await?;
         self.load()?;
-        let now = now_ms();
+        let now = self.now();
         let (body, events) = match path.as_str() {
             "/calls" => {
                 let calls: Calls = serde_json::from_slice(&bytes)?;
@@ -80,6 +86,9 @@ impl DurableObject for Budgets {
             "/admin" => {
                 let call: Admin = serde_json::from_slice(&bytes)?;
                 self.remember_org(&call.org_id)?;
+                if let AdminCall::ShiftClock { by_ms } = call.call {
+                    return self.shift_clock(by_ms);
+                }
                 let mut ledger = self.ledger.borrow_mut();
                 let answer = match admin(&mut ledger, now, call.call) {
                     Ok(answer) => answer,
@@ -90,14 +99,26 @@ impl DurableObject for Budgets {
             }
             _ => return Response::error("not found", 404),
         };
-        self.schedule(now, events).await?;
+        // The rare call that raised events copies them itself (the ledger's state is already stored,
+        // so calls that run meanwhile see it); the alarm retries a copy that failed.
+        let copied = if events > 0 {
+            self.copy_outbox().await
+        } else {
+            Ok(())
+        };
+        if let Err(e) = copied {
+            worker::console_error!("copying budget events to D1 failed: {}", e);
+            self.set_alarm(now + OUTBOX_RETRY_MS).await?;
+        } else {
+            self.schedule(now).await?;
+        }
         Response::from_bytes(body)
     }
 
     async fn alarm(&self) -> Result<Response> {
         self.alarm_at_ms.set(0);
         self.load()?;
-        let now = now_ms();
+        let now = self.now();
         {
             let mut ledger = self.ledger.borrow_mut();
             ledger.sweep(now);
@@ -161,6 +182,7 @@ fn admin(
                 .flat_map(|scope| ledger.standings(now, scope))
                 .collect();
         }
+        AdminCall::ShiftClock { .. } => return Err("the clock is shifted before the ledger".into()),
     }
     Ok(answer)
 }
@@ -186,6 +208,11 @@ struct OutboxRow {
 #[derive(Deserialize)]
 struct CountRow {
     n: i64,
+}
+
+#[derive(Deserialize)]
+struct ClockRow {
+    offset_ms: i64,
 }
 
 #[derive(Deserialize)]
@@ -227,6 +254,13 @@ impl Budgets {
             .to_array()?;
         if let Some(row) = org.into_iter().next() {
             *self.org_id.borrow_mut() = row.org_id;
+        }
+        let clock: Vec<ClockRow> = sql
+            .exec("SELECT offset_ms FROM budget_clock WHERE id = 0", None)?
+            .to_array()?;
+        if let Some(row) = clock.first() {
+            self.offset_ms
+                .set(u64::try_from(row.offset_ms).unwrap_or(0));
         }
         *self.ledger.borrow_mut() = ledger;
         self.loaded.set(true);
@@ -284,6 +318,25 @@ impl Budgets {
             )?;
         }
         Ok(())
+    }
+
+    fn now(&self) -> u64 {
+        now_ms().saturating_add(self.offset_ms.get())
+    }
+
+    /// Moves the clock forward, for good (the ledger never runs backwards): test deployments only.
+    fn shift_clock(&self, by_ms: u64) -> Result<Response> {
+        if !kit::budget::test_clock_allowed(&self.env) {
+            return Response::error("the test clock is off", 403);
+        }
+        let offset = self.offset_ms.get().saturating_add(by_ms);
+        let stored = i64::try_from(offset).unwrap_or(i64::MAX);
+        self.state.storage().sql().exec(
+            "INSERT OR REPLACE INTO budget_clock (id, offset_ms) VALUES (0, ?)",
+            vec![worker::SqlStorageValue::Integer(stored)],
+        )?;
+        self.offset_ms.set(offset);
+        Response::from_bytes(serde_json::to_vec(&AdminAnswer::default())?)
     }
 
     /// Stores the org this object serves the first time a call names it.
@@ -354,19 +407,17 @@ impl Budgets {
         (ledger.outstanding() > 0).then(|| now + ledger.settings().hold_ms + 1_000)
     }
 
-    /// After a call: an alarm soon when it raised events (to copy them), else one at the next sweep
-    /// unless one is already set.
-    async fn schedule(&self, now: u64, events: usize) -> Result<()> {
+    /// After a call: an alarm at the next sweep unless one is already set. A set alarm is never moved
+    /// later: one whose time has passed may not have run yet (it clears its mark when it does).
+    async fn schedule(&self, now: u64) -> Result<()> {
         let pending = self.alarm_at_ms.get();
-        let want = if events > 0 {
-            Some(now + 1)
-        } else if pending > now {
+        let want = if pending != 0 {
             None
         } else {
             self.sweep_due(now)
         };
         match want {
-            Some(at) if pending == 0 || pending <= now || at < pending => self.set_alarm(at).await,
+            Some(at) if pending == 0 || at < pending => self.set_alarm(at).await,
             _ => Ok(()),
         }
     }

@@ -222,6 +222,32 @@ pub async fn spent_since(db: &Db, scope: &str, since_ms: u64) -> Result<Cost, Fa
     }))
 }
 
+/// A budget event as the admin API lists it.
+#[derive(Deserialize, serde::Serialize, Debug)]
+pub struct EventRow {
+    pub id: String,
+    pub scope: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub period: Option<String>,
+    pub period_start_ms: Option<i64>,
+    pub dimension: Option<String>,
+    pub threshold: Option<i64>,
+    pub used: Option<i64>,
+    pub request_id: Option<String>,
+    pub at_ms: i64,
+}
+
+/// The org's latest budget events, newest first.
+pub async fn events(db: &Db, org_id: &str, limit: u32) -> Result<Vec<EventRow>, Fault> {
+    db.all(
+        "SELECT id, scope, type, period, period_start_ms, dimension, threshold, used, request_id, at_ms \
+         FROM budget_events WHERE org_id = ?1 ORDER BY at_ms DESC, id DESC LIMIT ?2",
+        &[Arg::Text(org_id), Arg::Int(i64::from(limit))],
+    )
+    .await
+}
+
 fn event<'a>(place: &Place<'a>, action: &'static str, detail: serde_json::Value) -> Event<'a> {
     Event {
         org_id: place.org_id,

@@ -12,6 +12,8 @@
 mod admin;
 #[path = "budgets/concurrency.rs"]
 mod concurrency;
+#[path = "budgets/period.rs"]
+mod period;
 #[path = "budgets/status.rs"]
 mod status;
 #[path = "budgets/streaming.rs"]
@@ -32,6 +34,7 @@ pub fn cases() -> Vec<Case> {
         concurrency::cases(),
         streaming::cases(),
         status::cases(),
+        period::cases(),
         admin::cases(),
     ]
     .concat()
