@@ -41,6 +41,7 @@ DIAGNOSTICS = {  # where the time goes; at c=1 and c=16 only
     "gw-socket": "GET de-gateway socket /health (no Miniflare entry)",
     "tg-socket": "GET de-text-gen socket /health (one Rust worker alone)",
     "tg-through": "POST de-text-gen socket /v1/chat/completions (no front door)",
+    "budgeted": "POST platform /v1/chat/completions, a key with a budget (ledger call per request)",
     "floor": "POST platform /floor/…: the same hops in plain JS, no work",
 }
 DIAG_CONCURRENCY = (1, 16)
@@ -122,12 +123,18 @@ def seed(base, token, sim):
           {"requests_per_minute": 100_000_000, "tokens_per_minute": 1_000_000_000,
            "images_per_minute": 100_000_000})
     key = admin(base, token, "POST", f"/admin/instances/{iid}/keys", {"name": "bench", "scopes": ["generate"]})
-    return {"org_id": org["id"], "instance_id": iid, "key_id": key["id"], "api_key": key["secret"]}
+    # A second key with a budget far above the load: every request reserves at the org's ledger and settles.
+    budgeted = admin(base, token, "POST", f"/admin/instances/{iid}/keys",
+                     {"name": "bench-budget", "scopes": ["generate"]})
+    admin(base, token, "PUT", f"/admin/instances/{iid}/budgets/key/{budgeted['id']}/total", {"usd": 1_000_000_000})
+    return {"org_id": org["id"], "instance_id": iid, "key_id": key["id"], "api_key": key["secret"],
+            "budget_key": budgeted["secret"]}
 
 
 # ---------------------------------------------------------------- targets
 
-def targets(platform, sim, api_key, gateway_socket, text_gen_socket, floor_front_socket, floor_back_socket):
+def targets(platform, sim, api_key, budget_key, gateway_socket, text_gen_socket, floor_front_socket,
+            floor_back_socket):
     chat = json.dumps(BODY, separators=(",", ":"))
     cached = json.dumps({**BODY, "temperature": 0}, separators=(",", ":"))
     image = json.dumps(IMAGE_BODY, separators=(",", ":"))
@@ -141,6 +148,8 @@ def targets(platform, sim, api_key, gateway_socket, text_gen_socket, floor_front
                    "auth": "Bearer " + SIM_KEY, "headers": ""},
         "through": {"url": platform + "/v1/chat/completions", "method": "POST", "body": chat,
                     "auth": "Bearer " + api_key, "headers": ""},
+        "budgeted": {"url": platform + "/v1/chat/completions", "method": "POST", "body": chat,
+                     "auth": "Bearer " + budget_key, "headers": ""},
         "cached": {"url": platform + "/v1/chat/completions", "method": "POST", "body": cached,
                    "auth": "Bearer " + api_key, "headers": "x-de-cache: true"},
         "auth-only": {"url": platform + "/v1/me", "method": "GET", "body": "",
@@ -189,6 +198,9 @@ def precheck(t):
     cached, _ = call("cached")
     if cached.get("x-de-cache") != "hit":
         die(f"cached: the second identical request was not a cache hit (x-de-cache={cached.get('x-de-cache')!r})")
+    budgeted, _ = call("budgeted")
+    if "x-de-budget-remaining-usd" not in budgeted:
+        die("budgeted: no x-de-budget-* headers: the key's budget (ledger Durable Object) is not applied")
     for name in ("image-direct", "image-through"):
         _, raw = call(name)
         data = json.loads(raw).get("data") or [{}]
@@ -558,8 +570,8 @@ def main():
 
     log("seeding the bench tenant")
     tenant = seed(args.platform, token, args.sim)
-    t = targets(args.platform, args.sim, tenant["api_key"], args.gateway_socket, args.text_gen_socket,
-                args.floor_front_socket, args.floor_back_socket)
+    t = targets(args.platform, args.sim, tenant["api_key"], tenant["budget_key"], args.gateway_socket,
+                args.text_gen_socket, args.floor_front_socket, args.floor_back_socket)
     log("checking every path answers 200")
     pre = precheck(t)
 
@@ -598,7 +610,7 @@ def main():
             settle(groups)
     # Usage rows are written after each response (waitUntil, possibly batched): did they all land?
     recorded_runs = [r for r in runs + split_runs
-                     if r["target"] in ("through", "cached", "tg-through", "gw-through", "image-through")]
+                     if r["target"] in ("through", "cached", "tg-through", "gw-through", "image-through", "budgeted")]
     completed = sum(r["requests"] for r in recorded_runs)
     deadline = time.monotonic() + 15
     while True:

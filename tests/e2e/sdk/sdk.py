@@ -4,7 +4,8 @@
 
 prints {"ok": true, ...facts} or {"ok": false, "error": "..."}. Scenarios: openai-tools (chat completions,
 whole and with the SDK's stream helper), openai-responses (create and stream), openai-embeddings,
-anthropic-tools (messages, whole and streamed).
+anthropic-tools (messages, whole and streamed), openai-budget and anthropic-budget (a request over budget
+raises the SDK's RateLimitError, with its default retries).
 """
 import json
 import sys
@@ -62,6 +63,28 @@ def openai_images(client, model, prompt):
             "created": by_url.created}
 
 
+def openai_budget(base, key, model, prompt):
+    """A request over budget, with the SDK's default retries: it raises RateLimitError at once (the
+    platform's x-should-retry: false tells it not to retry)."""
+    client = openai.OpenAI(base_url=base + "/v1", api_key=key)
+    try:
+        client.chat.completions.create(model=model, messages=[{"role": "user", "content": prompt}], max_tokens=10)
+    except openai.RateLimitError as e:
+        return {"error_class": type(e).__name__, "status": e.status_code, "code": e.code, "type": e.type,
+                "message": e.message}
+    return {"error_class": None}
+
+
+def anthropic_budget(base, key, model, prompt):
+    client = anthropic.Anthropic(base_url=base, api_key=key)
+    try:
+        client.messages.create(model=model, max_tokens=10, messages=[{"role": "user", "content": prompt}])
+    except anthropic.RateLimitError as e:
+        return {"error_class": type(e).__name__, "status": e.status_code,
+                "type": e.body.get("error", {}).get("type") if isinstance(e.body, dict) else None}
+    return {"error_class": None}
+
+
 def anthropic_tools(base, key, model, prompt):
     client = anthropic.Anthropic(base_url=base, api_key=key, max_retries=0)
     tools = [{"name": "get_weather", "description": "Current weather", "input_schema": SCHEMA}]
@@ -95,6 +118,8 @@ def main():
         "openai-embeddings": lambda: openai_embeddings(client, model, prompt),
         "openai-images": lambda: openai_images(client, model, prompt),
         "anthropic-tools": lambda: anthropic_tools(base, key, model, prompt),
+        "openai-budget": lambda: openai_budget(base, key, model, prompt),
+        "anthropic-budget": lambda: anthropic_budget(base, key, model, prompt),
     }
     try:
         print(json.dumps({"ok": True, **runs[scenario]()}))

@@ -14,6 +14,8 @@ mod admin;
 mod concurrency;
 #[path = "budgets/period.rs"]
 mod period;
+#[path = "budgets/sdk.rs"]
+mod sdk;
 #[path = "budgets/status.rs"]
 mod status;
 #[path = "budgets/streaming.rs"]
@@ -35,6 +37,7 @@ pub fn cases() -> Vec<Case> {
         streaming::cases(),
         status::cases(),
         period::cases(),
+        sdk::cases(),
         admin::cases(),
     ]
     .concat()
