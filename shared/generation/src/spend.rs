@@ -129,7 +129,7 @@ pub fn refusal_error(refusal: &Refusal, worst: Cost, now_ms: u64) -> ApiError {
     );
     let need = amount(dimension, worst.get(dimension));
     let message = if refusal.never {
-        format!("this request may cost up to {need}, more than {what} allows at all")
+        format!("budget exceeded: {what} is below what this request may cost (up to {need}), so it cannot be admitted until the budget is raised")
     } else {
         let left = amount(dimension, refusal.remaining);
         let reset = match refusal.resets_at_ms {

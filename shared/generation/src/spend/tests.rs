@@ -119,12 +119,9 @@ fn a_refusal_names_the_budget_what_is_left_and_the_reset() {
     );
     let never = refusal_error(&refusal(true, Some(reset)), Cost::new(6_000_000, 0), now);
     assert_eq!(never.retry_after_secs, None);
-    assert!(
-        never
-            .message
-            .contains("up to $6, more than the monthly budget"),
-        "{}",
-        never.message
+    assert_eq!(
+        never.message,
+        "budget exceeded: the monthly budget of project prj_1 ($5 in USD) is below what this request may cost (up to $6), so it cannot be admitted until the budget is raised"
     );
     let total = refusal_error(&refusal(false, None), Cost::new(520_000, 0), now);
     assert_eq!(total.retry_after_secs, None);

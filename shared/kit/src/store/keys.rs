@@ -189,7 +189,10 @@ pub async fn delete(w: &Writer<'_>, key: &ApiKeyRecord) -> Result<(), Fault> {
     )?;
     let delete =
         w.db.stmt("DELETE FROM api_keys WHERE id = ?1", &[Arg::Text(&key.id)])?;
-    w.db.batch(vec![audit, delete]).await?;
+    let scope = format!("key:{}", key.id);
+    let budgets =
+        w.db.stmt("DELETE FROM budgets WHERE scope = ?1", &[Arg::Text(&scope)])?;
+    w.db.batch(vec![audit, delete, budgets]).await?;
     Ok(())
 }
 

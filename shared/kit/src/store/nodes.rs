@@ -196,7 +196,18 @@ pub async fn delete(w: &Writer<'_>, level: Level, node: &Node) -> Result<(), Fau
         &format!("DELETE FROM {} WHERE id = ?1", spec.table),
         &[Arg::Text(&node.id)],
     )?;
-    w.db.batch(vec![audit, delete]).await?;
+    // Budgets are not under the schema's cascades (a budget row names its scope by id): the node's and
+    // everything below it go in the same batch.
+    let column = match level {
+        Level::Org => "org_id",
+        Level::Instance => "instance_id",
+        Level::Project => "project_id",
+    };
+    let budgets = w.db.stmt(
+        &format!("DELETE FROM budgets WHERE {column} = ?1"),
+        &[Arg::Text(&node.id)],
+    )?;
+    w.db.batch(vec![audit, delete, budgets]).await?;
     Ok(())
 }
 

@@ -12,6 +12,8 @@
 mod admin;
 #[path = "budgets/concurrency.rs"]
 mod concurrency;
+#[path = "budgets/embed.rs"]
+mod embed;
 #[path = "budgets/period.rs"]
 mod period;
 #[path = "budgets/sdk.rs"]
@@ -38,6 +40,7 @@ pub fn cases() -> Vec<Case> {
         status::cases(),
         period::cases(),
         sdk::cases(),
+        embed::cases(),
         admin::cases(),
     ]
     .concat()

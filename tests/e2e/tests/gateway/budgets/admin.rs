@@ -17,7 +17,10 @@ use crate::tenant::{add_key, tenant, Tenant};
 use crate::wire::{post, CHAT};
 
 pub fn cases() -> Vec<Case> {
-    vec![case!(budget_admin_is_validated_audited_and_isolated)]
+    vec![
+        case!(budget_admin_is_validated_audited_and_isolated),
+        case!(budgets_go_with_their_scope),
+    ]
 }
 
 /// The fields of a budget object.
@@ -309,6 +312,51 @@ async fn budget_admin_is_validated_audited_and_isolated(ctx: &Ctx) -> Result<(),
         expect_status(&status, 200)?.get("data"),
         Some(&json!([])),
         "GET /v1/budget after the deletes"
+    );
+    Ok(())
+}
+
+/// A budget names its scope by id, outside the schema's cascades: deleting an API key takes the key's budgets
+/// with it, deleting a project takes the project's and those of its keys, and the instance's own stays.
+async fn budgets_go_with_their_scope(ctx: &Ctx) -> Result<(), String> {
+    let t = tenant(ctx, "budget-scope-delete").await?;
+    let ins = t.instance_id.as_str();
+    let project = field(&create_project(ctx, ins, "budget-gone").await?, "id")?;
+    let key = add_key(
+        ctx,
+        ins,
+        json!({"name": "budgeted", "scopes": ["generate"], "project_id": project}),
+    )
+    .await?;
+    let other = add_key(ctx, ins, json!({"name": "kept", "scopes": ["generate"]})).await?;
+    for (scope, target) in [
+        ("instance", ins),
+        ("project", project.as_str()),
+        ("key", key.id.as_str()),
+        ("key", other.id.as_str()),
+    ] {
+        put_budget(ctx, ins, scope, target, "total", json!({"usd": 5.0})).await?;
+    }
+    let admin = ctx.admin();
+    let resp = admin.delete(&format!("/admin/keys/{}", other.id)).await?;
+    ensure_eq!(resp.status, 204, "deleting a key: {}", resp.describe());
+    let after_key = list(&admin, ins).await?;
+    ensure!(
+        find(&after_key, "key", &other.id, "total").is_none()
+            && find(&after_key, "key", &key.id, "total").is_some(),
+        "only the deleted key's budget is gone: {after_key:?}"
+    );
+    let resp = admin.delete(&format!("/admin/projects/{project}")).await?;
+    ensure_eq!(resp.status, 204, "deleting a project: {}", resp.describe());
+    let after_project = list(&admin, ins).await?;
+    ensure_eq!(
+        after_project.len(),
+        1,
+        "the project's and its key's budgets are gone: {after_project:?}"
+    );
+    ensure!(
+        find(&after_project, "instance", ins, "total").is_some(),
+        "the instance's budget stays: {after_project:?}"
     );
     Ok(())
 }
