@@ -57,7 +57,7 @@ pub fn hash(server_secret: &[u8], key: &ApiKey) -> KeyHash {
 /// `Mac::new_from_slice` returns a `Result` although HMAC takes keys of any length; doing the
 /// RFC 2104 key normalisation here (hash if longer than a block, zero-pad to a block) gives the
 /// identical MAC through the infallible block-sized constructor, with no panic path.
-fn keyed_mac(secret: &[u8]) -> HmacSha256 {
+pub(crate) fn keyed_mac(secret: &[u8]) -> HmacSha256 {
     let mut block = Key::<HmacSha256>::default();
     let digest;
     let key = if secret.len() > block.len() {

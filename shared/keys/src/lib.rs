@@ -7,6 +7,7 @@
 mod api_key;
 mod auth;
 mod hash;
+pub mod session;
 
 pub use api_key::{
     generate, looks_like_api_key, parse, ApiKey, Environment, DISPLAY_PREFIX_LEN, SECRET_CHARS,

@@ -22,6 +22,8 @@ pub const BUDGETS: &str = "BUDGETS";
 
 /// Secret: the bootstrap platform-admin token.
 pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+/// Optional secret: the bearer token `GET /metrics` accepts (besides the platform token).
+pub const METRICS_TOKEN: &str = "METRICS_TOKEN";
 /// Secret: HMAC key for API key hashes.
 pub const KEY_HASH_SECRET: &str = "KEY_HASH_SECRET";
 /// Secret: AES-GCM key material for provider keys.

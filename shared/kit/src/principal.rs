@@ -21,12 +21,14 @@ use crate::bindings;
 use crate::fault::Fault;
 use crate::memo::Memo;
 use crate::settings::Settings;
+use crate::store::sessions::SignedIn;
 use crate::store::{self, Db};
 use envelope::ApiError;
+use keys::session::SessionToken;
 use serde::{Deserialize, Serialize};
 use std::rc::Rc;
 use tenancy::principal::{Actor, Principal};
-use worker::{Env, KvStore, Request};
+use worker::{Env, KvStore, Method, Request};
 
 /// Cached principals live this long in KV (its minimum TTL); revocation deletes them sooner.
 pub const CACHE_TTL_SECS: u64 = 60;
@@ -64,7 +66,17 @@ pub async fn authenticate(
     }
     let key = keys::parse(token).map_err(|_| invalid_key())?;
     let hash = keys::hash(settings.key_hash_secret.as_bytes(), &key);
-    let principal = lookup(env, hash.as_str()).await?.ok_or_else(invalid_key)?;
+    key_actor(env, settings, hash.as_str(), now_ms).await
+}
+
+/// The usable key with this keyed hash, on this deployment.
+pub async fn key_actor(
+    env: &Env,
+    settings: &Settings,
+    key_hash: &str,
+    now_ms: i64,
+) -> Result<Actor, Fault> {
+    let principal = lookup(env, key_hash).await?.ok_or_else(invalid_key)?;
     principal.check_usable(now_ms)?;
     if let Some(pinned) = &settings.pinned_instance_id {
         if &principal.instance_id != pinned {
@@ -76,6 +88,61 @@ pub async fn authenticate(
         }
     }
     Ok(Actor::Key(principal))
+}
+
+/// A request authenticated by the interfaces' session cookie.
+pub struct Session {
+    pub token: SessionToken,
+    pub expires_at: i64,
+}
+
+/// The admin API's callers: a bearer token (or `x-api-key`) as [`authenticate`]; without one, the
+/// interfaces' session cookie, whose mutations must carry the session's CSRF token in `x-de-csrf` (so
+/// another site's form or script, which cannot read it, cannot act with the operator's cookie). A key's
+/// session resolves the key on every request: revoked, rotated or deleted keys end their sessions.
+pub async fn authenticate_admin(
+    req: &Request,
+    env: &Env,
+    settings: &Settings,
+    now_ms: i64,
+) -> Result<(Actor, Option<Session>), Fault> {
+    let headers = req.headers();
+    let has_token = headers.has("authorization")? || headers.has("x-api-key")?;
+    let cookie = headers.get("cookie")?;
+    let session = cookie
+        .as_deref()
+        .and_then(keys::session::from_cookie_header);
+    let (false, Some(session)) = (has_token, session) else {
+        return Ok((authenticate(req, env, settings, now_ms).await?, None));
+    };
+    let expired = || {
+        ApiError::unauthorized(
+            "invalid_session",
+            "the session is not valid or has expired: sign in again",
+        )
+    };
+    let token = SessionToken::parse(session).ok_or_else(expired)?;
+    let secret = settings.key_hash_secret.as_bytes();
+    let db = Db::from_env(env)?;
+    let (who, expires_at) = store::sessions::find(&db, &token.id_hash(secret), now_ms)
+        .await?
+        .ok_or_else(expired)?;
+    let safe = matches!(req.method(), Method::Get | Method::Head | Method::Options);
+    if !safe {
+        let given = headers.get(keys::session::CSRF_HEADER)?.unwrap_or_default();
+        if !token.csrf_matches(secret, &given) {
+            return Err(ApiError::forbidden(
+                "csrf_token_invalid",
+                "a change made with a session cookie must send the session's csrf_token in x-de-csrf",
+            )
+            .into());
+        }
+    }
+    let actor = match who {
+        SignedIn::Platform => Actor::Platform,
+        SignedIn::Key(hash) => key_actor(env, settings, &hash, now_ms).await?,
+    };
+    Ok((actor, Some(Session { token, expires_at })))
 }
 
 fn invalid_key() -> ApiError {

@@ -9,6 +9,8 @@ pub struct Settings {
     pub admin_token: String,
     pub key_hash_secret: String,
     pub provider_key_secret: String,
+    /// The scrape token of `GET /metrics`, when set.
+    pub metrics_token: Option<String>,
     /// Set on a dedicated per-instance deployment: keys of other instances are refused.
     pub pinned_instance_id: Option<String>,
     /// Per-attempt upstream deadline.
@@ -40,6 +42,11 @@ impl Settings {
             admin_token: secret(env, bindings::ADMIN_TOKEN)?,
             key_hash_secret: secret(env, bindings::KEY_HASH_SECRET)?,
             provider_key_secret: secret(env, bindings::PROVIDER_KEY_SECRET)?,
+            metrics_token: env
+                .secret(bindings::METRICS_TOKEN)
+                .ok()
+                .map(|v| v.to_string())
+                .filter(|v| !v.is_empty()),
             pinned_instance_id: env
                 .var(bindings::PINNED_INSTANCE_ID)
                 .ok()

@@ -9,6 +9,7 @@ pub mod models;
 pub mod nodes;
 pub mod policies;
 pub mod provider_keys;
+pub mod sessions;
 pub mod usage;
 pub mod users;
 

@@ -16,6 +16,11 @@ pub enum Auth {
     Bearer(String),
     /// The `x-api-key` header instead of `Authorization`.
     XApiKey(String),
+    /// The interfaces' session cookie (`de_session`), and the CSRF token to send in `x-de-csrf`, if any.
+    Session {
+        cookie: String,
+        csrf: Option<String>,
+    },
 }
 
 /// A request builder bound to one identity.
@@ -155,6 +160,13 @@ impl<'a> Api<'a> {
             Auth::None => req,
             Auth::Bearer(token) => req.bearer_auth(token),
             Auth::XApiKey(token) => req.header("x-api-key", token),
+            Auth::Session { cookie, csrf } => {
+                let req = req.header("cookie", format!("de_session={cookie}"));
+                match csrf {
+                    Some(csrf) => req.header("x-de-csrf", csrf),
+                    None => req,
+                }
+            }
         };
         if let Some(bytes) = body {
             req = req.header(CONTENT_TYPE, "application/json").body(bytes);

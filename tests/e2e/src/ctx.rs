@@ -82,6 +82,17 @@ impl Ctx {
         Api::new(self, Auth::XApiKey(secret.to_string()))
     }
 
+    /// A browser signed in with the session cookie `cookie`, sending `csrf` on every request when given.
+    pub fn with_session(&self, cookie: &str, csrf: Option<&str>) -> Api<'_> {
+        Api::new(
+            self,
+            Auth::Session {
+                cookie: cookie.to_string(),
+                csrf: csrf.map(str::to_string),
+            },
+        )
+    }
+
     /// A caller with no credentials.
     pub fn anon(&self) -> Api<'_> {
         Api::new(self, Auth::None)

@@ -43,6 +43,8 @@ mod projects;
 mod provider_keys;
 #[path = "config_api/revocation.rs"]
 mod revocation;
+#[path = "config_api/sessions.rs"]
+mod sessions;
 #[path = "config_api/users.rs"]
 mod users;
 
@@ -66,6 +68,7 @@ fn all_cases() -> Vec<Case> {
         isolation_readonly::cases(),
         bad_input::cases(),
         revocation::cases(),
+        sessions::cases(),
     ]
     .concat()
 }

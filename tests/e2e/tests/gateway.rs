@@ -40,6 +40,8 @@ mod hardening_usage;
 mod images;
 #[path = "gateway/models.rs"]
 mod models;
+#[path = "gateway/observe.rs"]
+mod observe;
 #[path = "gateway/openai.rs"]
 mod openai;
 #[path = "gateway/python.rs"]
@@ -89,6 +91,7 @@ fn all_cases() -> Vec<Case> {
         responses::cases(),
         python::cases(),
         access_changes::cases(),
+        observe::cases(),
     ]
     .concat()
 }

@@ -22,6 +22,8 @@ pub struct Ctx<'a> {
     pub settings: std::rc::Rc<Settings>,
     pub db: Db,
     pub actor: Actor,
+    /// Set when the interfaces' session cookie authenticated the request.
+    pub session: Option<kit::principal::Session>,
     pub now: i64,
     pub query: String,
 }

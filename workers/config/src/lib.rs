@@ -11,8 +11,10 @@ mod models;
 mod nodes;
 mod ops;
 mod policies;
+mod prometheus;
 mod provider_keys;
 mod routes;
+mod session;
 mod usage;
 mod users;
 

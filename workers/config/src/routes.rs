@@ -2,7 +2,8 @@
 
 use crate::ctx::Ctx;
 use crate::{
-    audit, budgets, images, keys, models, nodes, ops, policies, provider_keys, usage, users,
+    audit, budgets, images, keys, models, nodes, ops, policies, prometheus, provider_keys, session,
+    usage, users,
 };
 use envelope::ApiError;
 use kit::call::Reply;
@@ -16,6 +17,11 @@ use worker::{Env, Method, Request};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum H {
     Me,
+    SignIn,
+    Session,
+    SignOut,
+    Requests,
+    UsageSeries,
     BudgetStatus,
     ListOrgBudgets,
     SetOrgBudget,
@@ -74,6 +80,9 @@ const ROUTES: &[(&str, Method, H)] = {
     use Method::{Delete, Get, Patch, Post, Put};
     &[
         ("v1/me", Get, H::Me),
+        ("admin/session", Post, H::SignIn),
+        ("admin/session", Get, H::Session),
+        ("admin/session", Delete, H::SignOut),
         ("v1/budget", Get, H::BudgetStatus),
         ("admin/orgs/*/budgets", Get, H::ListOrgBudgets),
         ("admin/orgs/*/budgets/*", Put, H::SetOrgBudget),
@@ -111,6 +120,8 @@ const ROUTES: &[(&str, Method, H)] = {
         ("admin/instances/*/rate-limits/*/*", Put, H::SetPolicy),
         ("admin/instances/*/rate-limits/*/*", Delete, H::DeletePolicy),
         ("admin/instances/*/usage", Get, H::Usage),
+        ("admin/instances/*/usage/series", Get, H::UsageSeries),
+        ("admin/instances/*/requests", Get, H::Requests),
         ("admin/instances/*/images", Get, H::ListImages),
         ("admin/instances/*/images", Delete, H::DeleteImage),
         ("admin/instances/*/models", Get, H::ListModels),
@@ -171,6 +182,9 @@ pub async fn handle(req: &mut Request, env: &Env, call: &Call) -> Reply {
     match path.as_str() {
         "/health" => return ops::health(call),
         "/ready" => return ops::ready(env, call).await,
+        "/metrics" if req.method() == Method::Get => {
+            return prometheus::scrape(req, env, call).await
+        }
         _ => {}
     }
     let trimmed = path.trim_start_matches('/').trim_end_matches('/');
@@ -179,7 +193,10 @@ pub async fn handle(req: &mut Request, env: &Env, call: &Call) -> Reply {
     let (handler, args) = find(&segments, &req.method())?;
     let settings = Settings::load(env)?;
     let now = clock::now_ms();
-    let actor = principal::authenticate(req, env, &settings, now).await?;
+    if handler == H::SignIn {
+        return session::sign_in(req, env, call, &settings, now).await;
+    }
+    let (actor, session) = principal::authenticate_admin(req, env, &settings, now).await?;
     let query = req.url()?.query().unwrap_or("").to_string();
     let ctx = Ctx {
         env,
@@ -187,6 +204,7 @@ pub async fn handle(req: &mut Request, env: &Env, call: &Call) -> Reply {
         settings,
         db: Db::from_env(env)?,
         actor,
+        session,
         now,
         query,
     };
@@ -196,6 +214,8 @@ pub async fn handle(req: &mut Request, env: &Env, call: &Call) -> Reply {
 async fn dispatch(ctx: &Ctx<'_>, req: &mut Request, handler: H, args: &[&str]) -> Reply {
     match (handler, args) {
         (H::Me, []) => ctx.ok(&ctx.actor.to_json()),
+        (H::Session, []) => session::current(ctx),
+        (H::SignOut, []) => session::sign_out(ctx).await,
         (H::BudgetStatus, []) => budgets::status(ctx).await,
         (H::ListOrgBudgets, [org]) => budgets::list_org(ctx, org).await,
         (H::SetOrgBudget, [org, period]) => budgets::set_org(ctx, req, org, period).await,
@@ -233,6 +253,8 @@ async fn dispatch(ctx: &Ctx<'_>, req: &mut Request, handler: H, args: &[&str]) -
         (H::SetPolicy, [ins, scope, target]) => policies::set(ctx, req, ins, scope, target).await,
         (H::DeletePolicy, [ins, scope, target]) => policies::delete(ctx, ins, scope, target).await,
         (H::Usage, [ins]) => usage::summary(ctx, ins).await,
+        (H::UsageSeries, [ins]) => usage::series(ctx, ins).await,
+        (H::Requests, [ins]) => usage::requests(ctx, ins).await,
         (H::ListImages, [ins]) => images::list(ctx, ins).await,
         (H::DeleteImage, [ins]) => images::delete(ctx, ins).await,
         (H::ListModels, [ins]) => models::list(ctx, ins).await,

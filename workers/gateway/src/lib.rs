@@ -35,7 +35,7 @@ enum Route {
 fn route(path: &str) -> Route {
     match path {
         "/health" => Route::Health,
-        "/ready" | "/v1/me" | "/v1/budget" => Route::Api(bindings::CONFIG),
+        "/ready" | "/metrics" | "/v1/me" | "/v1/budget" => Route::Api(bindings::CONFIG),
         "/v1/chat/completions"
         | "/v1/messages"
         | "/v1/responses"

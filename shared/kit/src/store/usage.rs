@@ -97,3 +97,152 @@ pub async fn summarize(db: &Db, q: &UsageQuery<'_>) -> Result<Vec<UsageRow>, Fau
     )
     .await
 }
+
+/// The filter of the request log and of a series: an instance, a time range, and what the caller narrowed
+/// it to. `scope_project` is the project a project-bound key is held to.
+pub struct RowFilter<'a> {
+    pub instance_id: &'a str,
+    pub scope_project: Option<&'a str>,
+    pub project_id: Option<&'a str>,
+    pub key_id: Option<&'a str>,
+    pub model: Option<&'a str>,
+    pub status: Option<i64>,
+}
+
+const FILTER_SQL: &str = "instance_id = ?1 AND (?2 IS NULL OR project_id = ?2) AND (?3 IS NULL OR project_id = ?3) \
+     AND (?4 IS NULL OR key_id = ?4) AND (?5 IS NULL OR model = ?5) AND (?6 IS NULL OR status = ?6)";
+
+impl RowFilter<'_> {
+    fn args(&self) -> Vec<Arg<'_>> {
+        vec![
+            Arg::Text(self.instance_id),
+            Arg::opt_text(self.scope_project),
+            Arg::opt_text(self.project_id),
+            Arg::opt_text(self.key_id),
+            Arg::opt_text(self.model),
+            Arg::opt_int(self.status),
+        ]
+    }
+}
+
+/// One request of the log, as its usage row recorded it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RequestRow {
+    pub id: String,
+    pub request_id: String,
+    pub created_at: i64,
+    pub endpoint: String,
+    pub kind: String,
+    pub model: String,
+    pub provider: Option<String>,
+    pub status: i64,
+    pub error_code: Option<String>,
+    pub key_id: String,
+    pub project_id: Option<String>,
+    pub stream: i64,
+    pub cached: i64,
+    pub attempts: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub images: i64,
+    pub cost_usd: f64,
+    pub latency_ms: f64,
+    pub overhead_ms: f64,
+}
+
+/// The newest requests first, `limit` of them from before the row `before` (an id), if given.
+pub async fn requests(
+    db: &Db,
+    filter: &RowFilter<'_>,
+    before: Option<&str>,
+    limit: u32,
+) -> Result<Vec<RequestRow>, Fault> {
+    let sql = format!(
+        "SELECT id, request_id, created_at, endpoint, kind, model, provider, status, error_code, key_id, project_id, \
+         stream, cached, attempts, prompt_tokens, completion_tokens, images, cost_usd, latency_ms, overhead_ms \
+         FROM usage_events WHERE {FILTER_SQL} AND (?7 IS NULL OR id < ?7) ORDER BY id DESC LIMIT ?8"
+    );
+    let mut args = filter.args();
+    args.push(Arg::opt_text(before));
+    args.push(Arg::Int(limit.into()));
+    db.all(&sql, &args).await
+}
+
+/// The width of a series' buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Bucket {
+    pub fn parse(text: &str) -> Option<Bucket> {
+        match text {
+            "minute" => Some(Bucket::Minute),
+            "hour" => Some(Bucket::Hour),
+            "day" => Some(Bucket::Day),
+            _ => None,
+        }
+    }
+
+    pub fn ms(self) -> i64 {
+        match self {
+            Bucket::Minute => 60_000,
+            Bucket::Hour => 3_600_000,
+            Bucket::Day => 86_400_000,
+        }
+    }
+}
+
+/// One bucket of a series: the totals of the usage summary, and latency percentiles (nearest rank).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    /// The bucket's start (ms, UTC).
+    pub t: i64,
+    pub requests: u64,
+    pub errors: u64,
+    pub rate_limited: u64,
+    pub cached: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub images: u64,
+    pub cost_usd: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p95_ms: f64,
+    pub overhead_p50_ms: f64,
+}
+
+/// Buckets with requests in `[from_ms, to_ms)`, oldest first. The percentiles are computed by D1 (window
+/// functions), so no row leaves the database.
+pub async fn series(
+    db: &Db,
+    filter: &RowFilter<'_>,
+    bucket: Bucket,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<SeriesPoint>, Fault> {
+    let width = bucket.ms();
+    let rank = |p: u32| format!("(n * {p} + 99) / 100");
+    let sql = format!(
+        "WITH r AS (SELECT (created_at / {width}) * {width} AS t, status, cached, prompt_tokens, completion_tokens, \
+         images, cost_usd, latency_ms, overhead_ms, \
+         ROW_NUMBER() OVER (PARTITION BY created_at / {width} ORDER BY latency_ms) AS lr, \
+         ROW_NUMBER() OVER (PARTITION BY created_at / {width} ORDER BY overhead_ms) AS orr, \
+         COUNT(*) OVER (PARTITION BY created_at / {width}) AS n \
+         FROM usage_events WHERE {FILTER_SQL} AND created_at >= ?7 AND created_at < ?8) \
+         SELECT t, COUNT(*) AS requests, SUM(status >= 400) AS errors, SUM(status = 429) AS rate_limited, \
+         SUM(cached) AS cached, SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens, \
+         SUM(images) AS images, SUM(cost_usd) AS cost_usd, \
+         MAX(CASE WHEN lr = {p50} THEN latency_ms END) AS latency_p50_ms, \
+         MAX(CASE WHEN lr = {p95} THEN latency_ms END) AS latency_p95_ms, \
+         MAX(CASE WHEN orr = {p50} THEN overhead_ms END) AS overhead_p50_ms \
+         FROM r GROUP BY t ORDER BY t",
+        p50 = rank(50),
+        p95 = rank(95),
+    );
+    let mut args = filter.args();
+    args.push(Arg::Int(from_ms));
+    args.push(Arg::Int(to_ms));
+    db.all(&sql, &args).await
+}
