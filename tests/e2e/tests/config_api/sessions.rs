@@ -100,7 +100,9 @@ async fn the_platform_token_signs_in_with_a_strict_cookie_and_csrf_guards_change
         "csrf_token_invalid",
     )?;
     let rows = ctx
-        .sql(&format!("SELECT id FROM organizations WHERE slug = '{slug}'"))
+        .sql(&format!(
+            "SELECT id FROM organizations WHERE slug = '{slug}'"
+        ))
         .await?;
     ensure!(rows.is_empty(), "a refused change wrote: {rows:?}");
     let signed = ctx.with_session(&s.cookie, Some(&s.csrf));
