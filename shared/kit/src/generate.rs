@@ -63,50 +63,84 @@ pub enum Gate {
     },
 }
 
-/// Admits a route: the rate limiter first (no policy, no call), then the budget ledger (no budget on
-/// the chain, no call). A budget refusal or an unreachable ledger gives the rate-limit reservation back.
+/// Admits a route: the rate limiter (no policy, no call) and the budget ledger (no budget on the chain, no
+/// call) are asked at once, so a budgeted request waits for the slower of the two Durable Objects, not for
+/// both in turn. Whichever refuses (or cannot be reached) has the other's reservation given back: a refused
+/// request holds nothing once it is answered. (While both are in flight, a request that the limiter will
+/// refuse holds its budget reservation for that moment: a concurrent request may find less room, never more
+/// than there is.)
 pub async fn admit(env: &Env, ctx: &Context, ask: Ask<'_>) -> Result<Gate, Fault> {
-    let limits = if ask.checks.is_empty() {
-        None
-    } else {
+    let limiter = async {
+        if ask.checks.is_empty() {
+            return Ok(None);
+        }
         let (admission, watch) =
             crate::limiter::admit(env, ask.instance_id, ask.checks.to_vec(), ask.tokens).await?;
         if watch {
             // A grant is held in this isolate now: give back what it did not use when its second ends.
             ctx.wait_until(crate::limiter::release_when_due(env.clone()));
         }
-        if admission.never {
+        Ok::<_, Fault>(Some(admission))
+    };
+    let ledger = async {
+        match &ask.budget {
+            None => None,
+            Some(want) => Some(
+                crate::budget::reserve(
+                    env,
+                    &want.org_id,
+                    &want.request_id,
+                    want.chain.clone(),
+                    want.worst,
+                )
+                .await,
+            ),
+        }
+    };
+    let (limits, budget) = futures_util::future::join(limiter, ledger).await;
+    // A refusal by the limiter gives back what the ledger holds.
+    let give_back = |budget: Option<Result<Result<crate::budget::Hold, Refusal>, Fault>>| {
+        if let Some(Ok(Ok(held))) = budget {
+            let hold = Hold {
+                limits: None,
+                budget: Some(held),
+            };
+            release(env, ctx, ask.instance_id, hold);
+        }
+    };
+    let limits = match limits {
+        Err(fault) => {
+            give_back(budget);
+            return Err(fault);
+        }
+        Ok(Some(admission)) if admission.never => {
+            give_back(budget);
             return Ok(Gate::Never(admission));
         }
-        if !admission.admitted {
+        Ok(Some(admission)) if !admission.admitted => {
+            give_back(budget);
             return Ok(Gate::Limited(admission));
         }
-        Some(admission)
-    };
-    let Some(want) = ask.budget else {
-        return Ok(Gate::Open(Hold {
-            limits,
-            budget: None,
-        }));
+        Ok(admitted) => admitted,
     };
     let unheld = Hold {
         limits,
         budget: None,
     };
-    match crate::budget::reserve(env, &want.org_id, &want.request_id, want.chain, want.worst).await
-    {
-        Ok(Ok(budget)) => Ok(Gate::Open(Hold {
+    match (budget, &ask.budget) {
+        (None, _) | (_, None) => Ok(Gate::Open(unheld)),
+        (Some(Ok(Ok(budget))), _) => Ok(Gate::Open(Hold {
             limits: unheld.limits,
             budget: Some(budget),
         })),
-        Ok(Err(refusal)) => {
+        (Some(Ok(Err(refusal))), Some(want)) => {
             release(env, ctx, ask.instance_id, unheld);
             Ok(Gate::OverBudget {
                 refusal,
                 worst: want.worst,
             })
         }
-        Err(fault) => {
+        (Some(Err(fault)), _) => {
             release(env, ctx, ask.instance_id, unheld);
             Err(fault)
         }
